@@ -1,0 +1,65 @@
+// One error class for everything a client can cause, one table mapping its code to a status.
+// Codes are the `code` strings of the JSON error answers and the `--json` `failed` events.
+export const ERROR_STATUS = {
+  BAD_REQUEST: 400,
+  BODY_INCOMPLETE: 400,
+  MULTIPART_MALFORMED: 400,
+  NO_FILE: 400,
+  UNAUTHORIZED: 401,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  TIMEOUT: 408,
+  CONFLICT: 409,
+  LENGTH_REQUIRED: 411,
+  FILE_TOO_LARGE: 413,
+  TOO_MANY_FILES: 413,
+  URI_TOO_LONG: 414,
+  TYPE_NOT_ALLOWED: 415,
+  EXPECTATION_FAILED: 417,
+  HEADERS_TOO_LARGE: 431,
+  INTERNAL: 500,
+  NOT_IMPLEMENTED: 501,
+  UNAVAILABLE: 503,
+  VERSION_UNSUPPORTED: 505,
+  INSUFFICIENT_STORAGE: 507,
+} as const
+
+export type ErrorCode = keyof typeof ERROR_STATUS
+
+export class HttpError extends Error {
+  readonly status: number
+  readonly headers: Record<string, string>
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options: { cause?: unknown; headers?: Record<string, string> } = {},
+  ) {
+    super(message, { cause: options.cause })
+    this.name = 'HttpError'
+    this.status = ERROR_STATUS[code]
+    this.headers = options.headers ?? {}
+  }
+}
+
+/** Maps anything thrown while handling a request to the answer the client gets. */
+export function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err
+  const code = (err as NodeJS.ErrnoException | null)?.code
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new HttpError('INSUFFICIENT_STORAGE', 'The disk is full.', { cause: err })
+  }
+  if (code === 'ENAMETOOLONG') {
+    return new HttpError('BAD_REQUEST', 'The file name is too long for this file system.', { cause: err })
+  }
+  return new HttpError('INTERNAL', 'Internal error.', { cause: err })
+}
+
+/** The command line itself is wrong: exit 2 with one line. */
+export class UsageError extends Error {
+  override name = 'UsageError'
+}
+
+/** The environment refuses (port in use, folder not writable): exit 1 with one line. */
+export class StartupError extends Error {
+  override name = 'StartupError'
+}
