@@ -1,0 +1,158 @@
+// RFC 9112 §7.1 chunked coding, strictly: `chunk-size [chunk-ext] CRLF data CRLF`, a last chunk,
+// a trailer section (read and discarded) and the final CRLF. Size lines and trailer lines may be
+// split anywhere, so they are gathered (bounded) before being judged; data passes straight through.
+import { HttpError } from '../errors.js'
+import { MAX_CHUNK_LINE_BYTES, MAX_TRAILER_BYTES } from '../limits.js'
+import type { BodyDecoder, OnPayload } from './body-decoder.js'
+import { COLON, CR, DQUOTE, EQUALS, FIELD_BYTE, HEX_VALUE, HTAB, LF, QDTEXT, SEMI, SP, TCHAR, BACKSLASH } from './bytes.js'
+
+const enum State {
+  SizeLine,
+  Data,
+  DataCR,
+  DataLF,
+  Trailer,
+  Done,
+}
+
+// 13 hex digits stay below 2^53: no precision loss (§7.1 "MUST prevent integer overflow").
+const MAX_SIZE_DIGITS = 13
+
+const malformed = (what: string) => new HttpError('BAD_REQUEST', `Malformed chunked body: ${what}.`)
+
+export class ChunkedDecoder implements BodyDecoder {
+  private state = State.SizeLine
+  private line: number[] = []
+  private remaining = 0
+  private trailerBytes = 0
+
+  constructor(private readonly onPayload: OnPayload) {}
+
+  get done(): boolean {
+    return this.state === State.Done
+  }
+
+  push(buf: Buffer, pos: number): number {
+    const len = buf.length
+    while (pos < len) {
+      switch (this.state) {
+        case State.Data: {
+          const n = Math.min(this.remaining, len - pos)
+          this.remaining -= n
+          this.onPayload(buf.subarray(pos, pos + n))
+          pos += n
+          if (this.remaining === 0) this.state = State.DataCR
+          break
+        }
+        case State.DataCR:
+          if (buf[pos++] !== CR) throw malformed('missing CRLF after chunk data')
+          this.state = State.DataLF
+          break
+        case State.DataLF:
+          if (buf[pos++] !== LF) throw malformed('missing CRLF after chunk data')
+          this.state = State.SizeLine
+          break
+        case State.SizeLine:
+        case State.Trailer: {
+          const lf = buf.indexOf(LF, pos)
+          const end = lf === -1 ? len : lf + 1
+          this.gather(buf, pos, end)
+          pos = end
+          if (lf !== -1) this.lineDone()
+          break
+        }
+        case State.Done:
+          return pos
+      }
+    }
+    return pos
+  }
+
+  private gather(buf: Buffer, start: number, end: number): void {
+    const limit = this.state === State.SizeLine ? MAX_CHUNK_LINE_BYTES : MAX_TRAILER_BYTES - this.trailerBytes
+    if (this.line.length + (end - start) > limit) {
+      throw this.state === State.SizeLine
+        ? malformed('chunk size line too long')
+        : new HttpError('HEADERS_TOO_LARGE', 'The chunked trailer section is too large.')
+    }
+    for (let i = start; i < end; i++) this.line.push(buf[i]!)
+  }
+
+  private lineDone(): void {
+    const line = this.line
+    this.line = []
+    const n = line.length
+    if (n < 2 || line[n - 2] !== CR) throw malformed('bare LF')
+    if (this.state === State.SizeLine) {
+      this.remaining = parseSizeLine(line, n - 2)
+      this.state = this.remaining === 0 ? State.Trailer : State.Data
+      return
+    }
+    this.trailerBytes += n
+    if (n === 2) {
+      this.state = State.Done
+      return
+    }
+    checkTrailerField(line, n - 2)
+  }
+}
+
+/** chunk-size = 1*HEXDIG, then `*( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] )`: `2;` and `a ` are malformed. */
+function parseSizeLine(line: number[], end: number): number {
+  let i = 0
+  let size = 0
+  while (i < end && HEX_VALUE[line[i]!]! >= 0) {
+    if (i === MAX_SIZE_DIGITS) throw malformed('chunk size too large')
+    size = size * 16 + HEX_VALUE[line[i]!]!
+    i++
+  }
+  if (i === 0) throw malformed('missing chunk size')
+  while (i < end) {
+    i = skipBws(line, i, end)
+    if (line[i] !== SEMI) throw malformed('invalid chunk extension')
+    i = skipBws(line, i + 1, end)
+    const nameStart = i
+    while (i < end && TCHAR[line[i]!] === 1) i++
+    if (i === nameStart) throw malformed('invalid chunk extension')
+    const afterName = i
+    i = skipBws(line, i, end)
+    if (line[i] !== EQUALS) {
+      // No value: only legal if nothing but another extension follows.
+      if (i < end && line[i] !== SEMI) throw malformed('invalid chunk extension')
+      if (i === end && afterName !== end) throw malformed('invalid chunk extension')
+      continue
+    }
+    i = skipBws(line, i + 1, end)
+    i = skipExtValue(line, i, end)
+  }
+  return size
+}
+
+function skipBws(line: number[], i: number, end: number): number {
+  while (i < end && (line[i] === SP || line[i] === HTAB)) i++
+  return i
+}
+
+function skipExtValue(line: number[], i: number, end: number): number {
+  if (line[i] !== DQUOTE) {
+    const start = i
+    while (i < end && TCHAR[line[i]!] === 1) i++
+    if (i === start) throw malformed('invalid chunk extension value')
+    return i
+  }
+  i++
+  while (i < end && line[i] !== DQUOTE) {
+    if (line[i] === BACKSLASH) i++
+    else if (QDTEXT[line[i]!] !== 1) throw malformed('invalid chunk extension value')
+    i++
+  }
+  if (i >= end) throw malformed('unterminated quoted chunk extension')
+  return i + 1
+}
+
+function checkTrailerField(line: number[], end: number): void {
+  let i = 0
+  while (i < end && TCHAR[line[i]!] === 1) i++
+  if (i === 0 || line[i] !== COLON) throw malformed('invalid trailer field')
+  for (i++; i < end; i++) if (FIELD_BYTE[line[i]!] !== 1) throw malformed('invalid trailer field')
+}

@@ -1,0 +1,442 @@
+// One client connection: head -> handler -> body -> response -> next request, strictly in order.
+// The socket is the only source of bytes; decoded body bytes go into a Readable whose backpressure
+// pauses the socket, so a slow disk slows the client down instead of filling memory.
+import { Readable } from 'node:stream'
+import type { Socket } from 'node:net'
+import { HttpError, toHttpError } from '../errors.js'
+import { DRAIN_MAX_BYTES, DRAIN_MAX_MS } from '../limits.js'
+import type { BodyDecoder } from './body-decoder.js'
+import { ChunkedDecoder } from './chunked-decoder.js'
+import { declaresBody, interpretHead, type Framing } from './framing.js'
+import { HeadParser, type HeadLimits } from './head-parser.js'
+import { header, type RequestHead } from './head.js'
+import { CONTINUE_100, serializeHead, statusHasBody } from './response.js'
+import { LengthDecoder } from './length-decoder.js'
+
+export interface Request {
+  readonly head: RequestHead
+  readonly method: string
+  readonly path: string
+  readonly query: string
+  readonly remoteAddress: string
+  readonly framing: Framing
+  /** The request carried Content-Length or Transfer-Encoding (even `Content-Length: 0`). */
+  readonly declaresBody: boolean
+  /** Decoded body bytes. Reading it is what tells an `Expect: 100-continue` client to send them. */
+  readonly body: Readable
+  header(name: string): string | undefined
+}
+
+export interface Response {
+  /** Sends the whole response once; later calls are ignored. */
+  send(status: number, headers: Record<string, string>, body?: string | Buffer): void
+  readonly sent: boolean
+}
+
+export type Handler = (req: Request, res: Response) => Promise<void>
+export type ErrorRenderer = (
+  err: HttpError,
+  head: RequestHead | null,
+) => { headers: Record<string, string>; body: string | Buffer }
+
+export interface ConnectionOptions {
+  handler: Handler
+  renderError: ErrorRenderer
+  limits: HeadLimits
+  /** Head deadline and body inactivity limit. */
+  timeoutMs: number
+  /** Idle time allowed between requests on a kept-alive connection. */
+  keepAliveIdleMs: number
+  bodyHighWaterMark: number
+}
+
+const enum State {
+  /** Waiting for (more of) a request head. */
+  Head,
+  /** Reading the body of the current request. */
+  Body,
+  /** Body complete, waiting for the handler's response; later bytes are held back. */
+  Wait,
+  /** Answered early with `Connection: close`: swallowing the rest, bounded, then closing. */
+  Drain,
+  Closed,
+}
+
+export class Connection {
+  private state = State.Head
+  private readonly parser: HeadParser
+  private decoder: BodyDecoder | null = null
+  private body: Readable | null = null
+  private head: RequestHead | null = null
+  private keepAlive = false
+  private expectContinue = false
+  private continueSent = false
+  private responded = false
+  private bodyPaused = false
+  private peerEnded = false
+  private shuttingDown = false
+  private served = 0
+  private leftover: Buffer | null = null
+  private drained = 0
+  private phaseStart = Date.now()
+  private headStart = 0
+  private lastActivity = Date.now()
+  private timer: NodeJS.Timeout | null = null
+  /** Numbers requests, so a late answer from an earlier request's handler can never be sent. */
+  private requestId = 0
+  private gone = false
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly opts: ConnectionOptions,
+    private readonly onClose: (c: Connection) => void,
+  ) {
+    this.parser = new HeadParser(opts.limits)
+    socket.setNoDelay(true)
+    socket.on('data', (chunk: Buffer) => this.onData(chunk))
+    socket.on('end', () => this.onEnd())
+    socket.on('error', () => this.onSocketGone())
+    socket.on('close', () => this.onSocketGone())
+    this.schedule()
+  }
+
+  /** Idle between requests (or never sent one): safe to close without losing anything. */
+  get idle(): boolean {
+    return this.state === State.Head && !this.parser.started
+  }
+
+  /** Graceful stop: finish the request in hand, then close; idle connections close now. */
+  shutdown(): void {
+    this.shuttingDown = true
+    if (this.idle) this.close()
+  }
+
+  /** Hard stop: the body in flight fails, so whatever consumes it cleans up. */
+  abort(): void {
+    this.failBody(new HttpError('UNAVAILABLE', 'The server is shutting down.'))
+    this.close()
+  }
+
+  private onData(chunk: Buffer): void {
+    this.lastActivity = Date.now()
+    switch (this.state) {
+      case State.Drain:
+        this.drained += chunk.length
+        if (this.drained > DRAIN_MAX_BYTES) this.close()
+        return
+      case State.Wait:
+        this.hold(chunk, 0)
+        return
+      case State.Closed:
+        return
+      default:
+        if (this.state === State.Head && !this.parser.started) this.headStart = this.lastActivity
+        this.process(chunk, 0)
+    }
+  }
+
+  private process(buf: Buffer, pos: number): void {
+    while (pos < buf.length) {
+      if (this.state === State.Head) {
+        let result
+        try {
+          result = this.parser.push(buf, pos)
+        } catch (err) {
+          this.protocolError(toHttpError(err), null)
+          return
+        }
+        if (result === null) return
+        pos = result.end
+        this.startRequest(result.head)
+      } else if (this.state === State.Body) {
+        try {
+          pos = this.decoder!.push(buf, pos)
+        } catch (err) {
+          this.failBody(toHttpError(err))
+          return
+        }
+        if (this.decoder!.done) this.endBody()
+      } else if (this.state === State.Wait) {
+        this.hold(buf, pos)
+        return
+      } else {
+        return
+      }
+    }
+  }
+
+  /** Bytes of the next pipelined request wait until the current response is out. */
+  private hold(buf: Buffer, pos: number): void {
+    const rest = pos === 0 ? buf : buf.subarray(pos)
+    this.leftover = this.leftover ? Buffer.concat([this.leftover, rest]) : rest
+    this.socket.pause()
+  }
+
+  private startRequest(head: RequestHead): void {
+    this.head = head
+    this.requestId++
+    this.responded = false
+    this.continueSent = false
+    this.bodyPaused = false
+    let framing: Framing
+    try {
+      const semantics = interpretHead(head)
+      framing = semantics.framing
+      this.keepAlive = semantics.keepAlive
+      this.expectContinue = semantics.expectContinue
+    } catch (err) {
+      this.protocolError(toHttpError(err), head)
+      return
+    }
+    if (this.shuttingDown) {
+      this.protocolError(new HttpError('UNAVAILABLE', 'The server is shutting down.'), head)
+      return
+    }
+    const body = new Readable({
+      highWaterMark: this.opts.bodyHighWaterMark,
+      read: () => this.onBodyRead(),
+    })
+    this.body = body
+    if (framing.kind === 'none') {
+      body.push(null)
+      this.state = State.Wait
+    } else {
+      const onPayload = (slice: Buffer) => {
+        if (!body.push(slice)) this.pauseForBody()
+      }
+      this.decoder =
+        framing.kind === 'length' ? new LengthDecoder(framing.length, onPayload) : new ChunkedDecoder(onPayload)
+      this.state = State.Body
+    }
+    this.schedule()
+    const req: Request = {
+      head,
+      method: head.method,
+      path: head.path,
+      query: head.query,
+      remoteAddress: this.socket.remoteAddress ?? '',
+      framing,
+      declaresBody: declaresBody(head),
+      body,
+      header: (name) => header(head, name),
+    }
+    const id = this.requestId
+    const isSent = () => id !== this.requestId || this.responded || this.state === State.Closed
+    const res: Response = {
+      send: (status, headers, payload) => {
+        if (!isSent()) this.respond(status, headers, payload)
+      },
+      get sent() {
+        return isSent()
+      },
+    }
+    this.runHandler(req, res, head)
+  }
+
+  private runHandler(req: Request, res: Response, head: RequestHead): void {
+    const fail = (err: unknown) => {
+      if (res.sent) return
+      const e = toHttpError(err)
+      const { headers, body } = this.opts.renderError(e, head)
+      this.respond(e.status, { ...e.headers, ...headers }, body)
+    }
+    Promise.resolve()
+      .then(() => this.opts.handler(req, res))
+      .then(() => fail(new Error('handler returned without answering')), fail)
+  }
+
+  private onBodyRead(): void {
+    if (this.expectContinue && !this.continueSent && !this.responded && this.state === State.Body) {
+      // RFC 9110 §10.1.1: the handler reading the body is its acceptance of the request.
+      this.continueSent = true
+      this.socket.write(CONTINUE_100)
+    }
+    if (this.bodyPaused) {
+      this.bodyPaused = false
+      this.lastActivity = Date.now()
+      if (this.state === State.Body) this.socket.resume()
+    }
+  }
+
+  private pauseForBody(): void {
+    if (this.bodyPaused) return
+    this.bodyPaused = true
+    this.socket.pause()
+  }
+
+  private endBody(): void {
+    this.body!.push(null)
+    this.decoder = null
+    this.state = State.Wait
+    this.schedule()
+  }
+
+  /** The body cannot complete: whoever reads it gets `err` (and decides the answer). */
+  private failBody(err: HttpError): void {
+    if (this.state !== State.Body) return
+    this.decoder = null
+    this.state = State.Wait
+    this.keepAlive = false
+    this.body!.destroy(err)
+    this.socket.pause()
+    this.schedule()
+  }
+
+  /** An error found before a handler ran: answer it and close, the framing is not to be trusted. */
+  private protocolError(err: HttpError, head: RequestHead | null): void {
+    this.head = head
+    this.requestId++
+    this.responded = false
+    this.keepAlive = false
+    this.state = State.Wait
+    const { headers, body } = this.opts.renderError(err, head)
+    this.respond(err.status, { ...err.headers, ...headers }, body)
+  }
+
+  private respond(status: number, headers: Record<string, string>, payload?: string | Buffer): void {
+    if (this.responded || this.state === State.Closed || this.socket.destroyed) return
+    this.responded = true
+    const bodyUnread = this.state === State.Body
+    const close = bodyUnread || !this.keepAlive || this.shuttingDown || this.peerEnded
+    const all: Record<string, string> = { Date: new Date().toUTCString(), ...headers }
+    const data = payload === undefined ? Buffer.alloc(0) : typeof payload === 'string' ? Buffer.from(payload) : payload
+    if (statusHasBody(status)) all['Content-Length'] = String(data.length)
+    if (close) all['Connection'] = 'close'
+    else if (this.head?.versionMinor === 0) all['Connection'] = 'keep-alive'
+    const headOnly = this.head?.method === 'HEAD' || !statusHasBody(status)
+    this.socket.cork()
+    this.socket.write(serializeHead(status, all), 'latin1')
+    if (!headOnly && data.length > 0) this.socket.write(data)
+    this.socket.uncork()
+    this.served++
+
+    if (bodyUnread) {
+      this.startDrain()
+    } else if (close) {
+      this.finish()
+    } else {
+      this.nextRequest()
+    }
+  }
+
+  /** RFC 9112 §9.6 lingering close: half-close, swallow what the client still sends, then go. */
+  private startDrain(): void {
+    const body = this.body!
+    this.decoder = null
+    this.state = State.Drain
+    if (!body.destroyed) body.destroy(new HttpError('BODY_INCOMPLETE', 'The request was answered before its body was read.'))
+    this.phaseStart = Date.now()
+    this.socket.end()
+    this.socket.resume()
+    this.schedule()
+  }
+
+  private nextRequest(): void {
+    this.state = State.Head
+    this.head = null
+    this.body = null
+    this.phaseStart = Date.now()
+    this.schedule()
+    const rest = this.leftover
+    this.leftover = null
+    if (rest) {
+      this.headStart = this.phaseStart
+      this.process(rest, 0)
+    }
+    if (this.state === State.Head || (this.state === State.Body && !this.bodyPaused)) this.socket.resume()
+  }
+
+  private finish(): void {
+    this.state = State.Closed
+    this.clearTimer()
+    this.socket.end()
+    // A client that never reads its answer must not hold the slot forever.
+    setTimeout(() => this.socket.destroy(), DRAIN_MAX_MS).unref()
+  }
+
+  private close(): void {
+    if (this.state === State.Closed && this.socket.destroyed) return
+    this.state = State.Closed
+    this.clearTimer()
+    this.socket.destroy()
+  }
+
+  private onEnd(): void {
+    this.peerEnded = true
+    // RFC 9112 §9.6: a half-close does not cancel the request in hand; it does end a short body.
+    if (this.state === State.Body) {
+      this.failBody(new HttpError('BODY_INCOMPLETE', 'The request body is shorter than announced.'))
+    } else if (this.state === State.Head) {
+      if (this.parser.started) this.close()
+      else this.finish()
+    } else if (this.state === State.Drain) {
+      this.close()
+    }
+  }
+
+  private onSocketGone(): void {
+    if (this.gone) return
+    this.gone = true
+    if (this.state === State.Body) this.failBody(new HttpError('BODY_INCOMPLETE', 'The client went away.'))
+    this.state = State.Closed
+    this.clearTimer()
+    if (!this.socket.destroyed) this.socket.destroy()
+    if (this.body && !this.body.readableEnded && !this.body.destroyed) {
+      this.body.destroy(new HttpError('BODY_INCOMPLETE', 'The client went away.'))
+    }
+    this.onClose(this)
+  }
+
+  // One timer per connection, re-armed on state changes only: per-chunk work is a Date.now().
+  private schedule(): void {
+    this.clearTimer()
+    const due = this.deadline()
+    if (due === null) return
+    this.timer = setTimeout(() => this.onTimer(), Math.max(0, due - Date.now()))
+    this.timer.unref()
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+  }
+
+  private deadline(): number | null {
+    switch (this.state) {
+      case State.Head:
+        if (this.parser.started) return this.headStart + this.opts.timeoutMs
+        return this.phaseStart + (this.served > 0 ? this.opts.keepAliveIdleMs : this.opts.timeoutMs)
+      case State.Body:
+        return this.lastActivity + this.opts.timeoutMs
+      case State.Drain:
+        return this.phaseStart + DRAIN_MAX_MS
+      default:
+        return null
+    }
+  }
+
+  private onTimer(): void {
+    this.timer = null
+    const due = this.deadline()
+    if (due === null) return
+    if (this.state === State.Head && this.parser.started && this.headStart + this.opts.timeoutMs > Date.now()) {
+      this.schedule()
+      return
+    }
+    if (Date.now() < due || (this.state === State.Body && this.bodyPaused)) {
+      // Activity since the timer was set, or we are the ones holding the client back.
+      if (this.state === State.Body && this.bodyPaused) this.lastActivity = Date.now()
+      this.schedule()
+      return
+    }
+    const timeout = new HttpError('TIMEOUT', 'The client was silent for too long.')
+    if (this.state === State.Head) {
+      if (this.parser.started) this.protocolError(timeout, null)
+      else this.close()
+    } else if (this.state === State.Body) {
+      this.failBody(timeout)
+    } else {
+      this.close()
+    }
+  }
+}

@@ -1,0 +1,97 @@
+// The listening socket: accepts connections (plain or TLS), enforces the connection cap, and
+// stops gracefully or at once.
+import net from 'node:net'
+import tls from 'node:tls'
+import type { AddressInfo } from 'node:net'
+import { HttpError } from '../errors.js'
+import { Connection, type ConnectionOptions } from './connection.js'
+import { serializeHead } from './response.js'
+
+export interface ListenerOptions extends ConnectionOptions {
+  host: string
+  port: number
+  maxConnections: number
+  tls?: { cert: Buffer; key: Buffer } | undefined
+}
+
+export interface Listener {
+  readonly address: AddressInfo
+  /** Connections that are in the middle of a request. */
+  readonly busy: number
+  /** Stop accepting, close idle connections, let requests in hand finish. Resolves when all are closed. */
+  stop(): Promise<void>
+  /** Destroy every connection now; request bodies in flight fail. */
+  abort(): void
+}
+
+export function createListener(opts: ListenerOptions): Promise<Listener> {
+  const connections = new Set<Connection>()
+  let stopping = false
+  let allClosed: (() => void) | null = null
+
+  const accept = (socket: net.Socket) => {
+    socket.on('error', () => {})
+    if (connections.size >= opts.maxConnections || stopping) {
+      refuse(socket, opts)
+      return
+    }
+    const conn = new Connection(socket, opts, (c) => {
+      connections.delete(c)
+      if (stopping && connections.size === 0) allClosed?.()
+    })
+    connections.add(conn)
+  }
+
+  // allowHalfOpen: a client's FIN does not cancel its request (RFC 9112 §9.6); we end our side.
+  const server = opts.tls
+    ? tls.createServer({ cert: opts.tls.cert, key: opts.tls.key, allowHalfOpen: true }, accept)
+    : net.createServer({ allowHalfOpen: true }, accept)
+  if (opts.tls) server.on('tlsClientError', () => {})
+
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen({ host: opts.host, port: opts.port }, () => {
+      server.off('error', reject)
+      resolve({
+        address: server.address() as AddressInfo,
+        get busy() {
+          let n = 0
+          for (const c of connections) if (!c.idle) n++
+          return n
+        },
+        stop() {
+          stopping = true
+          server.close()
+          const done = new Promise<void>((r) => {
+            allClosed = r
+          })
+          for (const c of [...connections]) c.shutdown()
+          if (connections.size === 0) return Promise.resolve()
+          return done
+        },
+        abort() {
+          stopping = true
+          server.close()
+          for (const c of [...connections]) c.abort()
+        },
+      })
+    })
+  })
+}
+
+/** Over the cap: a 503 that needs no request parsing, then close. */
+function refuse(socket: net.Socket, opts: ListenerOptions): void {
+  const err = new HttpError('UNAVAILABLE', 'Too many connections; try again shortly.')
+  const { headers, body } = opts.renderError(err, null)
+  const data = Buffer.from(body)
+  const head = serializeHead(503, {
+    Date: new Date().toUTCString(),
+    ...headers,
+    'Retry-After': '1',
+    'Content-Length': String(data.length),
+    Connection: 'close',
+  })
+  socket.end(Buffer.concat([Buffer.from(head, 'latin1'), data]))
+  socket.resume()
+  setTimeout(() => socket.destroy(), 2_000).unref()
+}
