@@ -1,0 +1,57 @@
+// Linux NAME_MAX (ext4, XFS, Btrfs) counts bytes, not characters.
+export const NAME_MAX_BYTES = 255
+
+// An extension longer than this is more likely part of the name ("notes.from the meeting
+// with …"), so cutting may eat into it rather than leave almost nothing of the stem.
+const SHORT_EXT_BYTES = 16
+
+const COMPOUND_EXTS = ['.tar.gz', '.tar.bz2', '.tar.xz', '.tar.zst']
+
+export function utf8Length(text: string): number {
+  return Buffer.byteLength(text, 'utf8')
+}
+
+function codePointBytes(ch: string): number {
+  const cp = ch.codePointAt(0) ?? 0
+  // A lone surrogate is written as U+FFFD, 3 bytes.
+  return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4
+}
+
+/** `archive.tar.gz` → [`archive`, `.tar.gz`], `.env` → [`.env`, ``]: a leading dot starts a name, not an extension. */
+export function splitExtension(name: string): [stem: string, ext: string] {
+  for (const ext of COMPOUND_EXTS) {
+    const at = name.length - ext.length
+    if (at > 0 && name.slice(at).toLowerCase() === ext) return [name.slice(0, at), name.slice(at)]
+  }
+  const dot = name.lastIndexOf('.')
+  return dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, '']
+}
+
+/** The longest prefix of `text` within `maxBytes` UTF-8 bytes that ends on a code point boundary. */
+export function cutToBytes(text: string, maxBytes: number): string {
+  let bytes = 0
+  let end = 0
+  for (const ch of text) {
+    const size = codePointBytes(ch)
+    if (bytes + size > maxBytes) break
+    bytes += size
+    end += ch.length
+  }
+  return text.slice(0, end)
+}
+
+/**
+ * `name` with `infix` inserted before its extension, cut to NAME_MAX_BYTES. A short extension
+ * survives whole and the stem is shortened; a long one counts as part of the stem.
+ */
+export function fitName(name: string, infix = ''): string {
+  let [stem, ext] = splitExtension(name)
+  if (utf8Length(ext) > SHORT_EXT_BYTES) [stem, ext] = [name, '']
+  const room = NAME_MAX_BYTES - utf8Length(infix) - utf8Length(ext)
+  return cutToBytes(stem, room) + infix + ext
+}
+
+/** The n-th name to try when `base` is taken: `a.txt`, `a (1).txt`, `a (2).txt` … */
+export function candidateName(base: string, n: number): string {
+  return n === 0 ? base : fitName(base, ` (${n})`)
+}

@@ -1,0 +1,114 @@
+import { describe, it, expect } from 'vitest'
+import { candidateName, cutToBytes, fitName, splitExtension } from '../../src/files/names.js'
+
+const bytes = (s: string) => Buffer.byteLength(s, 'utf8')
+
+describe('candidateName', () => {
+  it.each([
+    { what: 'n = 0 is the name itself', base: 'a.txt', n: 0, expected: 'a.txt' },
+    { what: 'n = 0 leaves even an over-long name alone', base: 'a'.repeat(300), n: 0, expected: 'a'.repeat(300) },
+    { what: 'number before the extension', base: 'a.txt', n: 1, expected: 'a (1).txt' },
+    { what: 'extension case is kept', base: 'photo.JPG', n: 2, expected: 'photo (2).JPG' },
+    { what: 'two-digit number', base: 'a.txt', n: 10, expected: 'a (10).txt' },
+    { what: 'spaces in the stem', base: 'my photo.jpg', n: 1, expected: 'my photo (1).jpg' },
+    { what: 'name already numbered', base: 'a (1).txt', n: 1, expected: 'a (1) (1).txt' },
+    { what: '.tar.gz stays whole', base: 'b.tar.gz', n: 1, expected: 'b (1).tar.gz' },
+    { what: '.tar.bz2 stays whole', base: 'b.tar.bz2', n: 1, expected: 'b (1).tar.bz2' },
+    { what: '.tar.xz stays whole', base: 'b.tar.xz', n: 1, expected: 'b (1).tar.xz' },
+    { what: '.tar.zst stays whole', base: 'b.tar.zst', n: 1, expected: 'b (1).tar.zst' },
+    { what: 'compound extension matched case-insensitively', base: 'B.TAR.GZ', n: 3, expected: 'B (3).TAR.GZ' },
+    { what: 'plain .tar', base: 'b.tar', n: 1, expected: 'b (1).tar' },
+    { what: 'plain .gz', base: 'b.gz', n: 1, expected: 'b (1).gz' },
+    { what: '.tgz', base: 'b.tgz', n: 1, expected: 'b (1).tgz' },
+    { what: 'only a real .tar. part counts', base: 'x.star.gz', n: 1, expected: 'x.star (1).gz' },
+    { what: 'other compound-looking extensions split at the last dot', base: 'a.min.js', n: 1, expected: 'a.min (1).js' },
+    { what: 'last extension only', base: 'a.b.c', n: 1, expected: 'a.b (1).c' },
+    { what: 'no extension', base: 'Makefile', n: 1, expected: 'Makefile (1)' },
+    { what: 'leading dot is not an extension', base: '.env', n: 1, expected: '.env (1)' },
+    { what: 'dot file with an extension', base: '.bashrc.bak', n: 1, expected: '.bashrc (1).bak' },
+    { what: 'a bare .tar.gz is a dot file with .gz', base: '.tar.gz', n: 1, expected: '.tar (1).gz' },
+    { what: 'generated name', base: 'upload-20261127T113600Z', n: 1, expected: 'upload-20261127T113600Z (1)' },
+    { what: 'Unicode stem', base: '漢字.txt', n: 1, expected: '漢字 (1).txt' },
+    {
+      what: 'a full-length name gives up stem bytes',
+      base: `${'a'.repeat(251)}.txt`,
+      n: 1,
+      expected: `${'a'.repeat(247)} (1).txt`,
+    },
+    {
+      what: 'a full-length compound name keeps .tar.gz',
+      base: `${'a'.repeat(248)}.tar.gz`,
+      n: 12,
+      expected: `${'a'.repeat(243)} (12).tar.gz`,
+    },
+    {
+      what: 'CJK is cut between characters',
+      base: `${'漢'.repeat(83)}.txt`,
+      n: 1,
+      expected: `${'漢'.repeat(82)} (1).txt`,
+    },
+    {
+      what: 'an emoji that no longer fits goes whole',
+      base: `${'a'.repeat(246)}😀.txt`,
+      n: 1,
+      expected: `${'a'.repeat(246)} (1).txt`,
+    },
+    {
+      what: 'a long extension counts as stem, the number goes last',
+      base: `a.${'b'.repeat(253)}`,
+      n: 1,
+      expected: `a.${'b'.repeat(249)} (1)`,
+    },
+  ])('$what', ({ base, n, expected }) => {
+    expect(candidateName(base, n)).toBe(expected)
+  })
+
+  it.each([
+    { what: 'ASCII with extension', base: `${'a'.repeat(251)}.txt` },
+    { what: 'CJK with extension', base: `${'漢'.repeat(83)}.txt` },
+    { what: 'emoji without extension', base: '😀'.repeat(63) },
+    { what: 'long extension', base: `a.${'b'.repeat(253)}` },
+    { what: 'compound extension', base: `${'x'.repeat(248)}.tar.gz` },
+  ])('gives distinct names of at most 255 bytes for n = 0…1000: $what', ({ base }) => {
+    const names = Array.from({ length: 1001 }, (_, n) => candidateName(base, n))
+    expect(new Set(names).size).toBe(names.length)
+    for (const name of names) expect(bytes(name)).toBeLessThanOrEqual(255)
+  })
+})
+
+describe('splitExtension', () => {
+  it.each([
+    { what: 'simple', name: 'a.txt', expected: ['a', '.txt'] },
+    { what: 'compound', name: 'a.tar.gz', expected: ['a', '.tar.gz'] },
+    { what: 'none', name: 'README', expected: ['README', ''] },
+    { what: 'dot file', name: '.env', expected: ['.env', ''] },
+    { what: 'trailing dot', name: 'a.', expected: ['a', '.'] },
+    { what: 'empty', name: '', expected: ['', ''] },
+  ])('$what', ({ name, expected }) => {
+    expect(splitExtension(name)).toEqual(expected)
+  })
+})
+
+describe('cutToBytes', () => {
+  it.each([
+    { what: 'fits', text: 'abc', max: 3, expected: 'abc' },
+    { what: 'ASCII', text: 'abcdef', max: 4, expected: 'abcd' },
+    { what: 'never splits a 2-byte character', text: 'aé', max: 2, expected: 'a' },
+    { what: 'never splits a 3-byte character', text: '漢漢', max: 5, expected: '漢' },
+    { what: 'never splits a surrogate pair', text: 'a😀', max: 4, expected: 'a' },
+    { what: 'keeps a whole surrogate pair', text: 'a😀b', max: 5, expected: 'a😀' },
+    { what: 'zero bytes', text: 'abc', max: 0, expected: '' },
+  ])('$what', ({ text, max, expected }) => {
+    expect(cutToBytes(text, max)).toBe(expected)
+  })
+})
+
+describe('fitName', () => {
+  it.each([
+    { what: 'short name untouched', name: 'a.txt', expected: 'a.txt' },
+    { what: 'keeps a 16-byte extension', name: `${'a'.repeat(300)}.${'e'.repeat(15)}`, expected: `${'a'.repeat(239)}.${'e'.repeat(15)}` },
+    { what: 'cuts a 17-byte extension', name: `${'a'.repeat(300)}.${'e'.repeat(16)}`, expected: 'a'.repeat(255) },
+  ])('$what', ({ name, expected }) => {
+    expect(fitName(name)).toBe(expected)
+  })
+})
