@@ -108,7 +108,8 @@ export class Connection {
   /** Graceful stop: finish the request in hand, then close; idle connections close now. */
   shutdown(): void {
     this.shuttingDown = true
-    if (this.idle) this.close()
+    // end(), not destroy(): an answer just written may still be in the socket's buffer.
+    if (this.idle) this.finish()
   }
 
   /** Hard stop: the body in flight fails, so whatever consumes it cleans up. */

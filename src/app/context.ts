@@ -1,0 +1,22 @@
+// What the request handlers share; built once by run.ts.
+import type { Writable } from 'node:stream'
+import type { Config } from '../config.js'
+import type { Store } from '../files/store.js'
+import type { Reporter } from '../report/events.js'
+
+export interface AppContext {
+  readonly config: Config
+  readonly store: Store
+  readonly reporter: Reporter
+  /** --stdout: the first file's bytes go to `sink` instead of the store. */
+  readonly stdout: StdoutTarget | null
+  /** Called once a response that stored at least one file has been sent (--once). */
+  onStored(): void
+}
+
+export interface StdoutTarget {
+  readonly sink: Writable
+  claimed: boolean
+  /** The one file broke off after some bytes went out: the output is incomplete. */
+  failed(err: Error): void
+}

@@ -1,0 +1,73 @@
+// One file, from wherever it came (a multipart part or a raw body), to the store, with events.
+import type { Readable } from 'node:stream'
+import path from 'node:path'
+import { HttpError, toHttpError } from '../errors.js'
+import { matchAllow } from '../files/allow.js'
+import { sinkInto } from '../files/sink.js'
+import type { FileAnswer } from './answers.js'
+import type { AppContext } from './context.js'
+
+export interface IncomingFile {
+  client: string
+  /** Sanitised target path under --dir. */
+  segments: readonly string[]
+  originalName: string
+  mimeType: string
+  /** Announced size (raw bodies with Content-Length), for progress percentages. */
+  total: number | null
+}
+
+let nextId = 0
+
+export async function receiveFile(ctx: AppContext, source: Readable, file: IncomingFile): Promise<FileAnswer | null> {
+  const id = ++nextId
+  const { reporter, config } = ctx
+  const display = file.segments.join('/')
+  const started = Date.now()
+  try {
+    if (config.allow && !matchAllow([...config.allow], { name: file.segments[file.segments.length - 1]!, type: file.mimeType })) {
+      throw new HttpError('TYPE_NOT_ALLOWED', `Files of this type are not accepted here (allowed: ${config.allowText}).`)
+    }
+    reporter.emit({ type: 'started', id, client: file.client, name: display, total: file.total })
+    const onProgress = (bytes: number) => reporter.emit({ type: 'progress', id, bytes })
+    let name: string
+    let result: { size: number; sha256: string }
+    if (ctx.stdout) {
+      // --stdout takes exactly one file; any further file is read and dropped.
+      if (ctx.stdout.claimed) {
+        source.resume()
+        return null
+      }
+      ctx.stdout.claimed = true
+      try {
+        result = await sinkInto(source, ctx.stdout.sink, { maxFileSize: config.maxFileSize, onProgress, end: false })
+      } catch (err) {
+        ctx.stdout.failed(err as Error)
+        throw err
+      }
+      name = display
+    } else {
+      const saved = await ctx.store.save(source, file.segments, onProgress)
+      name = saved.name
+      result = saved
+    }
+    reporter.emit({
+      type: 'stored',
+      id,
+      client: file.client,
+      name,
+      originalName: file.originalName,
+      path: ctx.stdout ? '-' : path.join(config.dir, name),
+      size: result.size,
+      sha256: result.sha256,
+      mimeType: file.mimeType,
+      ms: Date.now() - started,
+    })
+    return { name, originalName: file.originalName, size: result.size, sha256: result.sha256, mimeType: file.mimeType }
+  } catch (err) {
+    source.resume()
+    const e = toHttpError(err)
+    reporter.emit({ type: 'failed', id, client: file.client, name: display, code: e.code, message: e.message })
+    throw e
+  }
+}

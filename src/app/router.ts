@@ -1,0 +1,58 @@
+// SPEC §3: which request gets which answer.
+import { HttpError } from '../errors.js'
+import { percentDecodePath, sanitizePath } from '../files/sanitize.js'
+import type { Handler, Request, Response } from '../http/connection.js'
+import { sendError } from './answers.js'
+import type { AppContext } from './context.js'
+import { uploadPage } from './page.js'
+import { receiveRaw } from './upload-raw.js'
+import { isMultipart, receiveMultipart } from './upload-multipart.js'
+
+const ALLOW = 'GET, HEAD, POST, PUT, OPTIONS'
+
+export function createApp(ctx: AppContext): Handler {
+  const page = Buffer.from(uploadPage(ctx.config))
+  const pageHeaders = {
+    'Content-Type': 'text/html; charset=utf-8',
+    'Cache-Control': 'no-store',
+    'Content-Security-Policy':
+      "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+  }
+
+  return async (req: Request, res: Response) => {
+    try {
+      await route(req, res)
+    } catch (err) {
+      if (!(err instanceof HttpError) || res.sent) throw err
+      sendError(req, res, err)
+    }
+  }
+
+  async function route(req: Request, res: Response): Promise<void> {
+    const { method, path } = req
+    if (method === 'OPTIONS') return res.send(204, { Allow: ALLOW })
+    if (method === 'GET' || method === 'HEAD') {
+      if (path === '/') return res.send(200, pageHeaders, page)
+      // Browsers ask for it on their own; answering 204 keeps logs quiet and has no side effect.
+      if (path === '/favicon.ico') return res.send(204, { 'Cache-Control': 'max-age=86400' })
+      throw new HttpError('NOT_FOUND', 'Nothing here: upload with POST or PUT.')
+    }
+    if (method === 'POST' || method === 'PUT') {
+      if (!req.declaresBody) throw new HttpError('LENGTH_REQUIRED', 'Send a Content-Length or a chunked body.')
+      if (method === 'POST' && isMultipart(req.header('content-type'))) {
+        return receiveMultipart(ctx, req, res, folderOf(path, ctx.config.flat))
+      }
+      return receiveRaw(ctx, req, res)
+    }
+    throw new HttpError('METHOD_NOT_ALLOWED', `${method} is not supported here.`, { headers: { Allow: ALLOW } })
+  }
+}
+
+/** `POST /sub/dir/` puts the form's files in `sub/dir`. A trailing name is kept, so `/x` is a folder too. */
+function folderOf(path: string, flat: boolean): string[] {
+  if (flat) return []
+  // A placeholder last segment survives sanitising, so everything before it is the folder.
+  return sanitizePath(percentDecodePath(path) + '/x').slice(0, -1)
+}

@@ -1,0 +1,142 @@
+// multipart/form-data: the body goes to busboy; every file part is stored on its own.
+import busboy from 'busboy'
+import type { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { HttpError, toHttpError } from '../errors.js'
+import { decodeFormEscapes, sanitizePath } from '../files/sanitize.js'
+import type { Request, Response } from '../http/connection.js'
+import { formatSize } from '../size.js'
+import { sendError, sendStored, type FileAnswer } from './answers.js'
+import type { AppContext } from './context.js'
+import { receiveFile } from './receive.js'
+
+export function isMultipart(contentType: string | undefined): boolean {
+  return contentType !== undefined && /^multipart\/form-data\s*(;|$)/i.test(contentType)
+}
+
+export async function receiveMultipart(ctx: AppContext, req: Request, res: Response, folder: string[]): Promise<void> {
+  const { config } = ctx
+  const budget = config.maxFileSize * config.maxFiles
+  if (req.framing.kind === 'length' && req.framing.length > budget) {
+    throw new HttpError(
+      'FILE_TOO_LARGE',
+      `The upload is larger than ${config.maxFiles} × ${formatSize(config.maxFileSize)} allows.`,
+    )
+  }
+  let bb: busboy.Busboy
+  try {
+    bb = busboy({
+      headers: { 'content-type': req.header('content-type') },
+      // Browsers send UTF-8 names; busboy's latin1 default garbles them (busboy#316).
+      defParamCharset: 'utf8',
+      // Keep `folder/a.txt` from webkitdirectory uploads; sanitizePath makes it safe.
+      preservePath: true,
+      limits: {
+        // busboy flags a file of exactly `fileSize` bytes as truncated (multer#1402): +1, and the sink is exact.
+        ...(Number.isFinite(config.maxFileSize) ? { fileSize: config.maxFileSize + 1 } : {}),
+        ...(Number.isFinite(config.maxFiles) ? { files: config.maxFiles } : {}),
+      },
+    })
+  } catch (err) {
+    throw new HttpError('MULTIPART_MALFORMED', `Malformed multipart request: ${(err as Error).message}.`)
+  }
+
+  const results: (FileAnswer | null)[] = []
+  const saves: Promise<void>[] = []
+  let failure: HttpError | null = null
+  let onFailure: () => void = () => {}
+  const failed = new Promise<void>((resolve) => (onFailure = resolve))
+  const fail = (err: unknown) => {
+    if (failure) return
+    // The body's own error (client gone, timeout) explains a part breaking off better than busboy does.
+    const cause = req.body.errored ?? err
+    failure = cause instanceof HttpError || (cause as NodeJS.ErrnoException).code === 'ENOSPC' || (cause as NodeJS.ErrnoException).code === 'EDQUOT'
+      ? toHttpError(cause)
+      : (cause as NodeJS.ErrnoException).code === undefined
+        ? new HttpError('MULTIPART_MALFORMED', `Malformed multipart body: ${(cause as Error).message}.`)
+        : toHttpError(cause)
+    onFailure()
+  }
+
+  bb.on('file', (_field: string, stream: Readable, info: busboy.FileInfo) => {
+    if (failure) {
+      stream.resume()
+      return
+    }
+    const index = results.push(null) - 1
+    saves.push(
+      storePart(ctx, req, stream, info, folder).then(
+        (answer) => void (results[index] = answer),
+        (err) => fail(err),
+      ),
+    )
+  })
+  bb.on('filesLimit', () => fail(new HttpError('TOO_MANY_FILES', `At most ${config.maxFiles} files per upload.`)))
+
+  const parsed = pipeline(req.body, bb).catch(fail)
+  await Promise.race([parsed, failed])
+  if (failure) {
+    req.body.unpipe(bb)
+    bb.destroy()
+  }
+  await Promise.allSettled(saves)
+  const files = results.filter((f): f is FileAnswer => f !== null)
+  if (failure) {
+    sendError(req, res, failure, files)
+  } else if (files.length === 0 && !ctx.stdout) {
+    throw new HttpError('NO_FILE', 'The form contained no file.')
+  } else {
+    sendStored(req, res, files)
+  }
+  if (files.length > 0) ctx.onStored()
+}
+
+/** Resolves to null for an empty file input (no name, no bytes), which browsers send when nothing was picked. */
+async function storePart(
+  ctx: AppContext,
+  req: Request,
+  stream: Readable,
+  info: busboy.FileInfo,
+  folder: string[],
+): Promise<FileAnswer | null> {
+  const originalName = decodeFormEscapes(info.filename ?? '')
+  if (originalName === '' && (await isEmpty(stream))) return null
+  let segments = sanitizePath(originalName)
+  if (ctx.config.flat) segments = segments.slice(-1)
+  return receiveFile(ctx, stream, {
+    client: req.remoteAddress,
+    segments: [...folder, ...segments],
+    originalName,
+    mimeType: info.mimeType,
+    total: null,
+  })
+}
+
+/** Waits for the first chunk or the end; a chunk is put back so nothing is lost. */
+function isEmpty(stream: Readable): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const cleanup = () => {
+      stream.off('readable', onReadable)
+      stream.off('end', onEnd)
+      stream.off('error', onError)
+    }
+    const onReadable = () => {
+      const chunk = stream.read() as Buffer | null
+      if (chunk === null) return
+      cleanup()
+      stream.unshift(chunk)
+      resolve(false)
+    }
+    const onEnd = () => {
+      cleanup()
+      resolve(true)
+    }
+    const onError = (err: Error) => {
+      cleanup()
+      reject(err)
+    }
+    stream.on('readable', onReadable)
+    stream.on('end', onEnd)
+    stream.on('error', onError)
+  })
+}

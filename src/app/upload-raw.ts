@@ -1,0 +1,32 @@
+// PUT /<path> and non-multipart POST: the body is the file, named by the URL.
+import { HttpError } from '../errors.js'
+import { generatedName, percentDecodePath, sanitizePath } from '../files/sanitize.js'
+import type { Request, Response } from '../http/connection.js'
+import { formatSize } from '../size.js'
+import { sendStored } from './answers.js'
+import type { AppContext } from './context.js'
+import { receiveFile } from './receive.js'
+
+export async function receiveRaw(ctx: AppContext, req: Request, res: Response): Promise<void> {
+  const { config } = ctx
+  // `%2F` and `%5C` decode to separators on purpose: they are then sanitised like any other.
+  const decoded = percentDecodePath(req.path)
+  const isFolder = /[\\/]$/.test(decoded)
+  let segments = sanitizePath(isFolder ? decoded + generatedName() : decoded)
+  if (config.flat) segments = segments.slice(-1)
+  const announced = req.framing.kind === 'length' ? req.framing.length : req.framing.kind === 'none' ? 0 : null
+  // Refused before a body byte is read, so an `Expect: 100-continue` client never sends it.
+  if (announced !== null && announced > config.maxFileSize) {
+    throw new HttpError('FILE_TOO_LARGE', `The file is larger than the limit of ${formatSize(config.maxFileSize)}.`)
+  }
+  const originalName = isFolder ? '' : (decoded.split(/[\\/]/).pop() ?? '')
+  const file = await receiveFile(ctx, req.body, {
+    client: req.remoteAddress,
+    segments,
+    originalName,
+    mimeType: req.header('content-type') ?? 'application/octet-stream',
+    total: announced,
+  })
+  sendStored(req, res, file ? [file] : [])
+  if (file) ctx.onStored()
+}

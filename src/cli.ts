@@ -1,0 +1,114 @@
+// The command line: flags (each also readable from UPLOAD_RECV_<FLAG>), exit codes 0 / 1 / 2.
+import { Command, CommanderError, Option } from 'commander'
+import { readFileSync } from 'node:fs'
+import { parseConfig, type RawOptions } from './config.js'
+import { StartupError, UsageError } from './errors.js'
+import { run } from './run.js'
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+
+/** `--max-file-size` -> `UPLOAD_RECV_MAX_FILE_SIZE`, derived so the two can never drift apart. */
+const envName = (long: string) => `UPLOAD_RECV_${long.replace(/-/g, '_').toUpperCase()}`
+
+function option(flags: string, description: string, defaultText?: string): Option {
+  const long = /--(?:no-)?([a-z-]+)/.exec(flags)![1]!
+  const opt = new Option(flags, description).env(envName(long))
+  return defaultText === undefined ? opt : opt.default(undefined, defaultText)
+}
+
+// Flags whose feature has not landed yet: refused loudly rather than silently ignored.
+const NOT_YET: Array<keyof RawOptions> = ['token', 'auth']
+
+function buildProgram(): Command {
+  return new Command('upload-recv')
+    .description('Receive files over HTTP into a folder: from a phone browser, curl or a script.')
+    .version(pkg.version, '-V, --version')
+    .helpOption('-h, --help', 'show this help')
+    .addOption(option('-p, --port <n>', 'TCP port; 0 picks a free one', '4000'))
+    .addOption(option('-H, --host <addr>', 'address to bind (IPv4, IPv6 or hostname)', '0.0.0.0'))
+    .addOption(option('-d, --dir <path>', 'folder to store files in; created if missing', '.'))
+    .addOption(option('--max-file-size <size>', 'largest file accepted: 123, 10kB, 5MB, 1.5GiB', 'unlimited'))
+    .addOption(option('--max-files <n>', 'most files in one request', 'unlimited'))
+    .addOption(option('--allow <list>', 'accepted types, as HTML accept: image/*,.pdf,text/plain', 'everything'))
+    .addOption(option('--overwrite', 'replace an existing file of the same name (atomically)'))
+    .addOption(option('--flat', 'ignore folders in client names: every file lands directly in --dir'))
+    .addOption(option('--token <secret>', 'require this secret (header, ?token= or cookie)'))
+    .addOption(option('--auth <user:pass>', 'require HTTP Basic credentials'))
+    .addOption(option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (needs --tls-key)'))
+    .addOption(option('--tls-key <file>', 'PEM private key for --tls-cert'))
+    .addOption(option('--timeout <seconds>', 'drop a client silent this long; the request head must arrive within it', '60'))
+    .addOption(option('--max-connections <n>', 'open connections at once; more get 503', '256'))
+    .addOption(option('--once', 'exit after the first request that stored a file'))
+    .addOption(option('--stdout', "write the first file's bytes to standard output instead of --dir; implies --once"))
+    .addOption(option('--json', 'machine-readable events on standard output, one JSON object per line'))
+    .addOption(option('-q, --quiet', 'no banner and no progress; errors still go to stderr'))
+    .addOption(option('--no-qr', 'no QR code in the banner'))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  upload-recv --dir ./in                      open http://<this machine>:4000/ on a phone
+  curl -T photo.jpg http://host:4000/         raw upload, stored as photo.jpg
+  curl -F file=@a.pdf -F file=@b.pdf http://host:4000/docs/
+  upload-recv --once --stdout > backup.tar    receive one file into a pipeline
+
+Every flag can also come from the environment as UPLOAD_RECV_<FLAG>, e.g. UPLOAD_RECV_TOKEN.
+Standard output carries only stored paths (or --json events, or --stdout bytes).
+Exit codes: 0 done, 1 the environment refused (port in use, folder not writable), 2 usage error.`,
+    )
+    .exitOverride()
+    .configureOutput({
+      // One line per usage error (SPEC §1); commander's hint goes on the same line.
+      outputError: (str, write) => write(`upload-recv: ${str.replace(/^error: /, '').trim().replace(/\n+/g, ' ')}\n`),
+    })
+}
+
+async function main(argv: string[]): Promise<number> {
+  const program = buildProgram()
+  try {
+    program.parse(argv)
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2
+    throw err
+  }
+  const raw = program.opts<RawOptions>()
+  try {
+    for (const key of NOT_YET) {
+      if (raw[key] !== undefined) {
+        throw new UsageError(`--${key} is not implemented yet in this version; run without it`)
+      }
+    }
+    if (raw.stdout && raw.json) throw new UsageError('--stdout and --json both want standard output; choose one')
+    const config = parseConfig(raw)
+    return await run(config, {
+      stdout: process.stdout,
+      stderr: process.stderr,
+      env: process.env,
+      version: pkg.version,
+      signals: process,
+    })
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`upload-recv: ${err.message}\n`)
+      return 2
+    }
+    if (err instanceof StartupError) {
+      process.stderr.write(`upload-recv: ${err.message}\n`)
+      return 1
+    }
+    throw err
+  }
+}
+
+main(process.argv).then(
+  (code) => {
+    process.exitCode = code
+    // Leftover keep-alive sockets or timers must not hold the process once we are done.
+    process.stdout.write('', () => process.exit(code))
+  },
+  (err: unknown) => {
+    if (process.env.DEBUG) process.stderr.write(`${(err as Error).stack ?? String(err)}\n`)
+    else process.stderr.write(`upload-recv: internal error: ${(err as Error).message} (rerun with DEBUG=1 for details)\n`)
+    process.exit(1)
+  },
+)

@@ -1,0 +1,120 @@
+// Raw command-line strings -> a validated, frozen Config. Pure: every mistake is a UsageError (exit 2).
+import { UsageError } from './errors.js'
+import { parseAllow, type AllowRule } from './files/allow.js'
+import { DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT_MS } from './limits.js'
+import { parseSize } from './size.js'
+
+export interface RawOptions {
+  port?: string
+  host?: string
+  dir?: string
+  maxFileSize?: string
+  maxFiles?: string
+  allow?: string
+  overwrite?: boolean
+  flat?: boolean
+  token?: string
+  auth?: string
+  tlsCert?: string
+  tlsKey?: string
+  timeout?: string
+  maxConnections?: string
+  once?: boolean
+  stdout?: boolean
+  json?: boolean
+  quiet?: boolean
+  qr?: boolean
+}
+
+export interface Config {
+  readonly port: number
+  readonly host: string
+  /** As the user gave it, for printing stored paths the way they would type them. */
+  readonly dir: string
+  /** Infinity when unlimited. */
+  readonly maxFileSize: number
+  readonly maxFiles: number
+  readonly allow: readonly AllowRule[] | null
+  readonly allowText: string | null
+  readonly overwrite: boolean
+  readonly flat: boolean
+  readonly token: string | null
+  readonly auth: { readonly user: string; readonly pass: string } | null
+  readonly tls: { readonly certFile: string; readonly keyFile: string } | null
+  readonly timeoutMs: number
+  readonly maxConnections: number
+  readonly once: boolean
+  readonly stdout: boolean
+  readonly json: boolean
+  readonly quiet: boolean
+  readonly qr: boolean
+}
+
+export function parsePort(text: string): number {
+  if (!/^[0-9]{1,5}$/.test(text) || Number(text) > 65535) {
+    throw new UsageError(`--port: "${text}" is not a port number (0-65535; 0 picks a free one)`)
+  }
+  return Number(text)
+}
+
+function parseCount(flag: string, text: string, min: number): number {
+  if (!/^[0-9]+$/.test(text) || Number(text) < min || !Number.isSafeInteger(Number(text))) {
+    throw new UsageError(`${flag}: "${text}" is not a whole number of at least ${min}`)
+  }
+  return Number(text)
+}
+
+function parseSeconds(text: string): number {
+  const n = Number(text)
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(text) || !(n > 0) || n > 86_400) {
+    throw new UsageError(`--timeout: "${text}" is not a number of seconds (more than 0, at most 86400)`)
+  }
+  return Math.round(n * 1000)
+}
+
+export function parseAuth(text: string): { user: string; pass: string } {
+  const colon = text.indexOf(':')
+  if (colon <= 0) throw new UsageError('--auth: expected user:password')
+  return { user: text.slice(0, colon), pass: text.slice(colon + 1) }
+}
+
+function usage<T>(flag: string, fn: () => T): T {
+  try {
+    return fn()
+  } catch (err) {
+    if (err instanceof UsageError) throw err
+    const msg = (err as Error).message
+    throw new UsageError(msg.startsWith(flag) ? msg : `${flag}: ${msg}`)
+  }
+}
+
+export function parseConfig(raw: RawOptions): Config {
+  if (raw.token !== undefined && raw.token === '') throw new UsageError('--token: the secret must not be empty')
+  if ((raw.tlsCert === undefined) !== (raw.tlsKey === undefined)) {
+    throw new UsageError('--tls-cert and --tls-key go together: give both PEM files')
+  }
+  const host = raw.host ?? '0.0.0.0'
+  if (host.trim() === '') throw new UsageError('--host: the address must not be empty')
+  return Object.freeze({
+    port: parsePort(raw.port ?? '4000'),
+    host,
+    dir: raw.dir ?? '.',
+    maxFileSize: raw.maxFileSize === undefined ? Infinity : usage('--max-file-size', () => parseSize(raw.maxFileSize!)),
+    maxFiles: raw.maxFiles === undefined ? Infinity : parseCount('--max-files', raw.maxFiles, 1),
+    allow: raw.allow === undefined ? null : usage('--allow', () => parseAllow(raw.allow!)),
+    allowText: raw.allow ?? null,
+    overwrite: raw.overwrite ?? false,
+    flat: raw.flat ?? false,
+    token: raw.token ?? null,
+    auth: raw.auth === undefined ? null : parseAuth(raw.auth),
+    tls: raw.tlsCert === undefined ? null : { certFile: raw.tlsCert, keyFile: raw.tlsKey! },
+    timeoutMs: raw.timeout === undefined ? DEFAULT_TIMEOUT_MS : parseSeconds(raw.timeout),
+    maxConnections:
+      raw.maxConnections === undefined ? DEFAULT_MAX_CONNECTIONS : parseCount('--max-connections', raw.maxConnections, 1),
+    once: (raw.once ?? false) || (raw.stdout ?? false),
+    stdout: raw.stdout ?? false,
+    json: raw.json ?? false,
+    quiet: raw.quiet ?? false,
+    qr: raw.qr ?? true,
+  })
+}

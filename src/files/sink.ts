@@ -1,0 +1,37 @@
+// Bytes of one file on their way to a destination: counted, limited and hashed in the same pass.
+import { createHash } from 'node:crypto'
+import { Transform, type Readable, type Writable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { HttpError } from '../errors.js'
+import { formatSize } from '../size.js'
+
+export interface SinkOptions {
+  maxFileSize: number
+  onProgress?: ((bytes: number) => void) | undefined
+  /** false: leave `dest` open (standard output is not ours to close). */
+  end?: boolean
+}
+
+export interface SinkResult {
+  size: number
+  sha256: string
+}
+
+export async function sinkInto(source: Readable, dest: Writable, opts: SinkOptions): Promise<SinkResult> {
+  const hash = createHash('sha256')
+  let size = 0
+  const meter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      size += chunk.length
+      if (size > opts.maxFileSize) {
+        done(new HttpError('FILE_TOO_LARGE', `The file is larger than the limit of ${formatSize(opts.maxFileSize)}.`))
+        return
+      }
+      hash.update(chunk)
+      opts.onProgress?.(size)
+      done(null, chunk)
+    },
+  })
+  await pipeline(source, meter, dest, { end: opts.end ?? true })
+  return { size, sha256: hash.digest('hex') }
+}

@@ -1,0 +1,169 @@
+// Files on disk: folders made without following symlinks, bytes streamed into a hidden temp file
+// beside the final name, then published atomically without ever replacing someone else's file.
+import { randomBytes } from 'node:crypto'
+import { constants, unlinkSync, type Stats } from 'node:fs'
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import type { Readable } from 'node:stream'
+import { HttpError, toHttpError } from '../errors.js'
+import { candidateName } from './names.js'
+import { sinkInto } from './sink.js'
+
+export interface StoreOptions {
+  /** Absolute, symlink-free path of --dir. */
+  root: string
+  overwrite: boolean
+  maxFileSize: number
+}
+
+export interface SavedFile {
+  /** Relative to the root, `/`-separated. */
+  name: string
+  size: number
+  sha256: string
+}
+
+export interface Store {
+  /** Streams `source` into `segments` (already sanitised) under the root. Rejects with HttpError. */
+  save(source: Readable, segments: readonly string[], onProgress?: (bytes: number) => void): Promise<SavedFile>
+  /** Synchronously removes every temp file still being written (second Ctrl-C). */
+  removeTemps(): void
+}
+
+// Large writes: Node's 16 KiB default costs 1.7-3x in throughput on big files (issue 7 notes).
+const WRITE_HWM = 1024 * 1024
+const TEMP_PREFIX = '.upload-recv-'
+const TEMP_SUFFIX = '.part'
+// Past this many taken names something is wrong (or hostile); give up rather than loop.
+const MAX_CANDIDATES = 10_000
+
+export function createStore(opts: StoreOptions): Store {
+  const temps = new Set<string>()
+
+  async function save(source: Readable, segments: readonly string[], onProgress?: (n: number) => void) {
+    let tmp: string | null = null
+    try {
+      const dir = await ensureDir(opts.root, segments.slice(0, -1))
+      tmp = path.join(dir, `${TEMP_PREFIX}${randomBytes(9).toString('hex')}${TEMP_SUFFIX}`)
+      const handle = await fs.open(tmp, 'wx', 0o644)
+      temps.add(tmp)
+      const out = handle.createWriteStream({ highWaterMark: WRITE_HWM })
+      const result = await sinkInto(source, out, { maxFileSize: opts.maxFileSize, onProgress })
+      const base = segments[segments.length - 1]!
+      const finalName = opts.overwrite ? await replace(tmp, dir, base) : await publish(tmp, dir, base)
+      temps.delete(tmp)
+      const rel = path.relative(opts.root, path.join(dir, finalName)).split(path.sep).join('/')
+      return { name: rel, ...result }
+    } catch (err) {
+      source.destroy()
+      if (tmp !== null) {
+        temps.delete(tmp)
+        await fs.rm(tmp, { force: true })
+      }
+      throw toHttpError(err)
+    }
+  }
+
+  return {
+    save,
+    removeTemps() {
+      for (const t of temps) {
+        try {
+          unlinkSync(t)
+        } catch {
+          // Already gone.
+        }
+      }
+      temps.clear()
+    },
+  }
+}
+
+/**
+ * Creates `segments` under `root` one level at a time. An existing symlink or non-folder on the way
+ * is a 409: following it could write outside the root.
+ */
+async function ensureDir(root: string, segments: readonly string[]): Promise<string> {
+  let dir = root
+  for (const seg of segments) {
+    dir = path.join(dir, seg)
+    let st: Stats
+    try {
+      st = await fs.lstat(dir)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      try {
+        await fs.mkdir(dir)
+        continue
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+        st = await fs.lstat(dir)
+      }
+    }
+    if (!st.isDirectory() || st.isSymbolicLink()) {
+      throw new HttpError('CONFLICT', `"${path.relative(root, dir)}" exists and is not a folder.`)
+    }
+  }
+  // Belt and braces: the folder we are about to write in really is inside the root.
+  const real = await fs.realpath(dir)
+  const rel = path.relative(root, real)
+  if (rel.startsWith('..') || path.isAbsolute(rel)) throw new HttpError('CONFLICT', 'The target folder leaves --dir.')
+  return dir
+}
+
+/** No-clobber publish: link(2) fails with EEXIST if the name exists, atomically, so racing uploads both survive. */
+async function publish(tmp: string, dir: string, base: string): Promise<string> {
+  for (let n = 0; n < MAX_CANDIDATES; n++) {
+    const name = candidateName(base, n)
+    const target = path.join(dir, name)
+    try {
+      await fs.link(tmp, target)
+      await fs.unlink(tmp)
+      return name
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      if (code === 'EEXIST') continue
+      if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOSYS') {
+        return publishWithoutLinks(tmp, dir, base, n)
+      }
+      throw err
+    }
+  }
+  throw new HttpError('CONFLICT', `Too many files named like "${base}".`)
+}
+
+/**
+ * For file systems without hard links (FAT, exFAT, some network mounts): reserve the name with an
+ * exclusive create, then rename over our own placeholder. Still never replaces another file, but
+ * an empty file is briefly visible under the final name.
+ */
+async function publishWithoutLinks(tmp: string, dir: string, base: string, from: number): Promise<string> {
+  for (let n = from; n < MAX_CANDIDATES; n++) {
+    const name = candidateName(base, n)
+    const target = path.join(dir, name)
+    try {
+      const h = await fs.open(target, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644)
+      await h.close()
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue
+      throw err
+    }
+    await fs.rename(tmp, target)
+    return name
+  }
+  throw new HttpError('CONFLICT', `Too many files named like "${base}".`)
+}
+
+/** --overwrite: rename(2) replaces atomically; a folder or symlink in the way is not replaced. */
+async function replace(tmp: string, dir: string, base: string): Promise<string> {
+  const target = path.join(dir, base)
+  const st = await fs.lstat(target).catch(() => null)
+  if (st && !st.isFile()) throw new HttpError('CONFLICT', `"${base}" exists and is not a regular file.`)
+  await fs.rename(tmp, target)
+  return base
+}
+
+/** Temp files left by a killed run (SIGKILL cannot be caught) are recognisable by their name. */
+export function isTempName(name: string): boolean {
+  return name.startsWith(TEMP_PREFIX) && name.endsWith(TEMP_SUFFIX)
+}

@@ -1,0 +1,184 @@
+// Composition root: folder, store, reporters, listener; signals, --once and the exit code.
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import type { Writable } from 'node:stream'
+import { createApp } from './app/router.js'
+import { renderError } from './app/answers.js'
+import type { AppContext, StdoutTarget } from './app/context.js'
+import type { Config } from './config.js'
+import { StartupError } from './errors.js'
+import { createStore } from './files/store.js'
+import { createListener, type Listener } from './http/listener.js'
+import { KEEP_ALIVE_IDLE_MS, MAX_HEAD_BYTES, MAX_HEADER_COUNT, MAX_TARGET_BYTES } from './limits.js'
+import type { Reporter, UploadEvent } from './report/events.js'
+import { createJsonReporter, createPathReporter } from './report/json-reporter.js'
+import { createTerminalReporter } from './report/terminal-reporter.js'
+import { listenUrls } from './urls.js'
+
+export interface RunIO {
+  stdout: Writable & { isTTY?: boolean }
+  stderr: Writable & { isTTY?: boolean }
+  env: NodeJS.ProcessEnv
+  version: string
+  /** Signal source; process in production. */
+  signals: NodeJS.EventEmitter
+}
+
+const BODY_HWM = 256 * 1024
+
+export async function run(config: Config, io: RunIO): Promise<number> {
+  const root = await prepareDir(config.dir)
+  const tls = config.tls ? await readTls(config.tls.certFile, config.tls.keyFile) : undefined
+
+  const terminal = config.quiet ? null : createTerminalReporter({ out: io.stderr, env: io.env })
+  const reporters: Reporter[] = []
+  if (config.json) reporters.push(createJsonReporter(io.stdout))
+  else if (!config.stdout) reporters.push(createPathReporter(io.stdout))
+  if (terminal) reporters.push(terminal)
+  let files = 0
+  let bytes = 0
+  const reporter: Reporter = {
+    emit(e: UploadEvent) {
+      if (e.type === 'stored') {
+        files++
+        bytes += e.size
+      }
+      for (const r of reporters) r.emit(e)
+    },
+  }
+
+  const store = createStore({ root, overwrite: config.overwrite, maxFileSize: config.maxFileSize })
+  let exitCode = 0
+  let finish: (code: number) => void = () => {}
+  const finished = new Promise<number>((resolve) => (finish = resolve))
+  let listener: Listener | null = null
+  let stopping = false
+
+  const stopGracefully = async (why: string | null) => {
+    if (stopping || !listener) return
+    stopping = true
+    const busy = listener.busy
+    if (why && terminal) {
+      io.stderr.write(
+        busy > 0
+          ? `${why}: waiting for ${busy} upload${busy === 1 ? '' : 's'} to finish; press Ctrl-C again to abort them.\n`
+          : `${why}: stopping.\n`,
+      )
+    }
+    await listener.stop()
+    finish(exitCode)
+  }
+
+  const stdout: StdoutTarget | null = config.stdout
+    ? {
+        sink: io.stdout,
+        claimed: false,
+        failed(err) {
+          io.stderr.write(`upload-recv: the upload broke off (${err.message}); standard output is incomplete.\n`)
+          exitCode = 1
+          void stopGracefully(null)
+        },
+      }
+    : null
+
+  const ctx: AppContext = {
+    config,
+    store,
+    reporter,
+    stdout,
+    onStored() {
+      if (config.once) void stopGracefully(null)
+    },
+  }
+
+  try {
+    listener = await createListener({
+      host: config.host,
+      port: config.port,
+      maxConnections: config.maxConnections,
+      tls,
+      handler: createApp(ctx),
+      renderError,
+      limits: { maxTargetBytes: MAX_TARGET_BYTES, maxHeadBytes: MAX_HEAD_BYTES, maxHeaderCount: MAX_HEADER_COUNT },
+      timeoutMs: config.timeoutMs,
+      keepAliveIdleMs: Math.min(KEEP_ALIVE_IDLE_MS, config.timeoutMs),
+      bodyHighWaterMark: BODY_HWM,
+    })
+  } catch (err) {
+    throw listenError(err, config)
+  }
+
+  const port = listener.address.port
+  const urls = listenUrls(config.host, port, tls !== undefined)
+  reporter.emit({ type: 'listening', port, urls, dir: root })
+  if (terminal) {
+    io.stderr.write(`upload-recv ${io.version}: receiving into ${root}\n`)
+    for (const u of urls) io.stderr.write(`  ${u}\n`)
+  }
+
+  let signalled = 0
+  const onSignal = (sig: NodeJS.Signals) => {
+    signalled++
+    if (signalled === 1) {
+      void stopGracefully(sig === 'SIGINT' ? 'Ctrl-C' : sig)
+      return
+    }
+    listener!.abort()
+    store.removeTemps()
+    finish(130)
+  }
+  io.signals.on('SIGINT', onSignal)
+  io.signals.on('SIGTERM', onSignal)
+
+  const code = await finished
+  io.signals.off('SIGINT', onSignal)
+  io.signals.off('SIGTERM', onSignal)
+  reporter.emit({ type: 'closed', files, bytes })
+  if (terminal) io.stderr.write(`Done: ${terminal.summary()}.\n`)
+  return code
+}
+
+async function prepareDir(dir: string): Promise<string> {
+  const abs = path.resolve(dir)
+  try {
+    await fs.mkdir(abs, { recursive: true })
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'EEXIST' || code === 'ENOTDIR') throw new StartupError(`--dir ${dir} is not a folder; point --dir at a folder.`)
+    if (code === 'EACCES' || code === 'EPERM') throw new StartupError(`cannot create --dir ${dir}: permission denied.`)
+    throw new StartupError(`cannot create --dir ${dir}: ${(err as Error).message}`)
+  }
+  const st = await fs.stat(abs)
+  if (!st.isDirectory()) throw new StartupError(`--dir ${dir} is not a folder; point --dir at a folder.`)
+  try {
+    await fs.access(abs, fs.constants.W_OK)
+  } catch {
+    throw new StartupError(`--dir ${dir} is not writable; choose a folder you can write to.`)
+  }
+  return fs.realpath(abs)
+}
+
+async function readTls(certFile: string, keyFile: string): Promise<{ cert: Buffer; key: Buffer }> {
+  const read = async (flag: string, file: string) => {
+    try {
+      return await fs.readFile(file)
+    } catch (err) {
+      throw new StartupError(`${flag} ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? 'error'}).`)
+    }
+  }
+  return { cert: await read('--tls-cert', certFile), key: await read('--tls-key', keyFile) }
+}
+
+function listenError(err: unknown, config: Config): Error {
+  const code = (err as NodeJS.ErrnoException).code
+  const where = `${config.host}:${config.port}`
+  if (code === 'EADDRINUSE') return new StartupError(`port ${config.port} is already in use; pick another with --port (or --port 0 for any free one).`)
+  if (code === 'EACCES') return new StartupError(`not allowed to listen on ${where}; ports below 1024 need privileges, try --port 4000.`)
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return new StartupError(`cannot listen on ${where}: no such address on this machine; check --host.`)
+  }
+  if (/key|cert|PEM|asn1/i.test((err as Error).message ?? '')) {
+    return new StartupError(`invalid TLS certificate or key: ${(err as Error).message}`)
+  }
+  return err as Error
+}

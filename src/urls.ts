@@ -1,0 +1,23 @@
+// The URLs people can reach the server at: one per LAN interface for a wildcard bind (SPEC §6).
+import os from 'node:os'
+import net from 'node:net'
+
+const WILDCARDS = new Set(['0.0.0.0', '::', '0:0:0:0:0:0:0:0'])
+
+export function listenUrls(host: string, port: number, secure: boolean): string[] {
+  const scheme = secure ? 'https' : 'http'
+  const url = (addr: string) => `${scheme}://${net.isIPv6(addr) ? `[${addr}]` : addr}:${port}/`
+  if (!WILDCARDS.has(host)) return [url(host)]
+  const v4: string[] = []
+  const v6: string[] = []
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const a of list ?? []) {
+      if (a.internal) continue
+      // A bind on 0.0.0.0 does not accept IPv6; link-local IPv6 needs a zone a browser can't take.
+      if (a.family === 'IPv4') v4.push(url(a.address))
+      else if (host !== '0.0.0.0' && !a.address.startsWith('fe80')) v6.push(url(a.address))
+    }
+  }
+  const all = [...v4, ...v6]
+  return all.length > 0 ? all : [url(host === '0.0.0.0' ? '127.0.0.1' : '::1')]
+}
