@@ -197,6 +197,10 @@ export class Connection {
       highWaterMark: this.opts.bodyHighWaterMark,
       read: () => this.onBodyRead(),
     })
+    // The body is destroyed with an error when the client goes away or the request is answered
+    // early; a handler that never read it has no listener, and an unhandled 'error' would crash
+    // the whole server. Readers still get the error through their own listeners (and `errored`).
+    body.on('error', () => {})
     this.body = body
     if (framing.kind === 'none') {
       body.push(null)
