@@ -12,6 +12,7 @@ import { createListener, type Listener } from './http/listener.js'
 import { KEEP_ALIVE_IDLE_MS, MAX_HEAD_BYTES, MAX_HEADER_COUNT, MAX_TARGET_BYTES } from './limits.js'
 import type { Reporter, UploadEvent } from './report/events.js'
 import { createJsonReporter, createPathReporter } from './report/json-reporter.js'
+import { renderBanner } from './report/banner.js'
 import { createTerminalReporter } from './report/terminal-reporter.js'
 import { listenUrls } from './urls.js'
 
@@ -33,7 +34,12 @@ export async function run(config: Config, io: RunIO): Promise<number> {
   const terminal = config.quiet ? null : createTerminalReporter({ out: io.stderr, env: io.env })
   const reporters: Reporter[] = []
   if (config.json) reporters.push(createJsonReporter(io.stdout))
-  else if (!config.stdout) reporters.push(createPathReporter(io.stdout))
+  else if (!config.stdout) {
+    const paths = createPathReporter(io.stdout)
+    // stdout on the same terminal as the live block: print around it, not through it.
+    const viaTerminal = terminal && io.stdout.isTTY === true && io.stderr.isTTY === true
+    reporters.push(viaTerminal ? { emit: (e) => terminal.outside(() => paths.emit(e)) } : paths)
+  }
   if (terminal) reporters.push(terminal)
   let files = 0
   let bytes = 0
@@ -59,10 +65,10 @@ export async function run(config: Config, io: RunIO): Promise<number> {
     stopping = true
     const busy = listener.busy
     if (why && terminal) {
-      io.stderr.write(
+      terminal.line(
         busy > 0
-          ? `${why}: waiting for ${busy} upload${busy === 1 ? '' : 's'} to finish; press Ctrl-C again to abort them.\n`
-          : `${why}: stopping.\n`,
+          ? `${why}: no new connections; waiting for ${busy} upload${busy === 1 ? '' : 's'} to finish. Press Ctrl-C again to abort ${busy === 1 ? 'it' : 'them'}.`
+          : `${why}: stopping.`,
       )
     }
     await listener.stop()
@@ -112,9 +118,13 @@ export async function run(config: Config, io: RunIO): Promise<number> {
   const urls = listenUrls(config.host, port, tls !== undefined)
   reporter.emit({ type: 'listening', port, urls, dir: root })
   if (terminal) {
-    io.stderr.write(`upload-recv ${io.version}: receiving into ${root}\n`)
-    for (const u of urls) io.stderr.write(`  ${u}\n`)
+    const qr = config.qr && io.stderr.isTTY === true
+    terminal.line(
+      (await renderBanner({ version: io.version, dir: root, urls, token: config.token, qr }, terminal.chalk)).trimEnd(),
+    )
   }
+  // Standard output gone (`| head -1` done): nobody can learn about further files, so stop.
+  io.stdout.on('error', () => void stopGracefully('standard output closed'))
 
   let signalled = 0
   const onSignal = (sig: NodeJS.Signals) => {
@@ -134,7 +144,10 @@ export async function run(config: Config, io: RunIO): Promise<number> {
   io.signals.off('SIGINT', onSignal)
   io.signals.off('SIGTERM', onSignal)
   reporter.emit({ type: 'closed', files, bytes })
-  if (terminal) io.stderr.write(`Done: ${terminal.summary()}.\n`)
+  if (terminal) {
+    terminal.close()
+    terminal.line(`Done: ${terminal.summary()}.`)
+  }
   return code
 }
 

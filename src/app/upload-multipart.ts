@@ -64,8 +64,10 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
       return
     }
     const index = results.push(null) - 1
+    // The request's length is a fair total for its first file: the page sends one file per request.
+    const total = index === 0 && req.framing.kind === 'length' ? req.framing.length : null
     saves.push(
-      storePart(ctx, req, stream, info, folder).then(
+      storePart(ctx, req, stream, info, folder, total).then(
         (answer) => void (results[index] = answer),
         (err) => fail(err),
       ),
@@ -98,6 +100,7 @@ async function storePart(
   stream: Readable,
   info: busboy.FileInfo,
   folder: string[],
+  total: number | null,
 ): Promise<FileAnswer | null> {
   const originalName = decodeFormEscapes(info.filename ?? '')
   if (originalName === '' && (await isEmpty(stream))) return null
@@ -108,7 +111,7 @@ async function storePart(
     segments: [...folder, ...segments],
     originalName,
     mimeType: info.mimeType,
-    total: null,
+    total,
   })
 }
 
