@@ -16,9 +16,6 @@ function option(flags: string, description: string, defaultText?: string): Optio
   return defaultText === undefined ? opt : opt.default(undefined, defaultText)
 }
 
-// Flags whose feature has not landed yet: refused loudly rather than silently ignored.
-const NOT_YET: Array<keyof RawOptions> = ['token', 'auth']
-
 function buildProgram(): Command {
   return new Command('upload-recv')
     .description('Receive files over HTTP into a folder: from a phone browser, curl or a script.')
@@ -73,11 +70,6 @@ async function main(argv: string[]): Promise<number> {
   }
   const raw = program.opts<RawOptions>()
   try {
-    for (const key of NOT_YET) {
-      if (raw[key] !== undefined) {
-        throw new UsageError(`--${key} is not implemented yet in this version; run without it`)
-      }
-    }
     if (raw.stdout && raw.json) throw new UsageError('--stdout and --json both want standard output; choose one')
     const config = parseConfig(raw)
     return await run(config, {

@@ -2,6 +2,7 @@
 import { HttpError } from '../errors.js'
 import { percentDecodePath, sanitizePath } from '../files/sanitize.js'
 import type { Handler, Request, Response } from '../http/connection.js'
+import { checkAccess, tokenCookie } from './access.js'
 import { sendError } from './answers.js'
 import type { AppContext } from './context.js'
 import { uploadPage } from './page.js'
@@ -32,9 +33,16 @@ export function createApp(ctx: AppContext): Handler {
 
   async function route(req: Request, res: Response): Promise<void> {
     const { method, path } = req
+    const access = checkAccess(req, ctx.config)
     if (method === 'OPTIONS') return res.send(204, { Allow: ALLOW })
     if (method === 'GET' || method === 'HEAD') {
-      if (path === '/') return res.send(200, pageHeaders, page)
+      if (path === '/') {
+        if (access.fromQuery && ctx.config.token) {
+          // Keep the secret out of the address bar and history: cookie, then back to a clean URL.
+          return res.send(303, { Location: '/', 'Set-Cookie': tokenCookie(ctx.config.token), 'Cache-Control': 'no-store' })
+        }
+        return res.send(200, pageHeaders, page)
+      }
       // Browsers ask for it on their own; answering 204 keeps logs quiet and has no side effect.
       if (path === '/favicon.ico') return res.send(204, { 'Cache-Control': 'max-age=86400' })
       throw new HttpError('NOT_FOUND', 'Nothing here: upload with POST or PUT.')

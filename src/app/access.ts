@@ -1,0 +1,100 @@
+// SPEC §5: --token (Bearer header, ?token=, or the cookie the page sets) and --auth (HTTP Basic).
+// Checked before any body byte is read, compared in constant time, never logged or echoed.
+import { createHash, timingSafeEqual } from 'node:crypto'
+import { HttpError } from '../errors.js'
+import type { Request } from '../http/connection.js'
+
+export const TOKEN_COOKIE = 'upload_recv_token'
+
+export interface AccessConfig {
+  token: string | null
+  auth: { user: string; pass: string } | null
+}
+
+/** Hashing first makes the comparison constant-time whatever the lengths. */
+function same(a: string, b: string): boolean {
+  const h = (s: string) => createHash('sha256').update(s, 'utf8').digest()
+  return timingSafeEqual(h(a), h(b))
+}
+
+function queryToken(query: string): string | null {
+  for (const pair of query.split('&')) {
+    const eq = pair.indexOf('=')
+    if (eq !== -1 && pair.slice(0, eq) === 'token') {
+      try {
+        return decodeURIComponent(pair.slice(eq + 1).replace(/\+/g, ' '))
+      } catch {
+        return null
+      }
+    }
+  }
+  return null
+}
+
+function cookieToken(cookie: string | undefined): string | null {
+  if (!cookie) return null
+  for (const part of cookie.split(';')) {
+    const eq = part.indexOf('=')
+    if (eq !== -1 && part.slice(0, eq).trim() === TOKEN_COOKIE) {
+      try {
+        return decodeURIComponent(part.slice(eq + 1).trim())
+      } catch {
+        return null
+      }
+    }
+  }
+  return null
+}
+
+function authorization(req: Request, scheme: string): string | null {
+  const value = req.header('authorization')
+  if (!value) return null
+  const space = value.indexOf(' ')
+  if (space === -1 || value.slice(0, space).toLowerCase() !== scheme) return null
+  return value.slice(space + 1).trim()
+}
+
+export interface AccessResult {
+  /** The token arrived in the URL: the page answer sets the cookie and drops it from the address bar. */
+  fromQuery: boolean
+}
+
+/** Throws 401 unless the request carries every credential the server requires. */
+export function checkAccess(req: Request, cfg: AccessConfig): AccessResult {
+  let fromQuery = false
+  if (cfg.auth) {
+    const basic = authorization(req, 'basic')
+    let ok = false
+    if (basic) {
+      const decoded = Buffer.from(basic, 'base64').toString('utf8')
+      const colon = decoded.indexOf(':')
+      // Both halves are always compared, so timing does not tell which one was wrong.
+      if (colon !== -1) {
+        const userOk = same(decoded.slice(0, colon), cfg.auth.user)
+        const passOk = same(decoded.slice(colon + 1), cfg.auth.pass)
+        ok = userOk && passOk
+      }
+    }
+    if (!ok) {
+      throw new HttpError('UNAUTHORIZED', 'This receiver needs a user name and password.', {
+        headers: { 'WWW-Authenticate': 'Basic realm="upload-recv", charset="UTF-8"' },
+      })
+    }
+  }
+  if (cfg.token) {
+    const bearer = authorization(req, 'bearer')
+    const query = queryToken(req.query)
+    const candidates = [bearer, query, cookieToken(req.header('cookie'))]
+    let ok = false
+    for (const c of candidates) if (c !== null && same(c, cfg.token)) ok = true
+    if (!ok) {
+      throw new HttpError('UNAUTHORIZED', 'This receiver needs its link or QR code: open the address shown where it runs.')
+    }
+    fromQuery = query !== null && same(query, cfg.token)
+  }
+  return { fromQuery }
+}
+
+export function tokenCookie(token: string): string {
+  return `${TOKEN_COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict`
+}
