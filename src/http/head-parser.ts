@@ -101,6 +101,7 @@ export class HeadParser {
       throw new HttpError('HEADERS_TOO_LARGE', 'The request header section is too large.')
     }
     let lineEnd = data.indexOf(CR)
+    if (data[lineEnd + 1] !== LF) throw new HttpError('BAD_REQUEST', 'Bare CR in the request line.')
     const requestLine = parseRequestLine(data.subarray(0, lineEnd), this.limits.maxTargetBytes)
     const headers: Header[] = []
     let pos = lineEnd + 2
