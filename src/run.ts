@@ -1,7 +1,9 @@
 // Composition root: folder, store, reporters, listener; signals, --once and the exit code.
+import { X509Certificate, createPrivateKey } from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import type { Writable } from 'node:stream'
+import tls from 'node:tls'
 import { createApp } from './app/router.js'
 import { renderError } from './app/answers.js'
 import type { AppContext, StdoutTarget } from './app/context.js'
@@ -179,7 +181,26 @@ async function readTls(certFile: string, keyFile: string): Promise<{ cert: Buffe
       throw new StartupError(`${flag} ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? 'error'}).`)
     }
   }
-  return { cert: await read('--tls-cert', certFile), key: await read('--tls-key', keyFile) }
+  const cert = await read('--tls-cert', certFile)
+  const key = await read('--tls-key', keyFile)
+  // Checked here, one flag at a time: a bad key otherwise surfaces from the listener as an
+  // OpenSSL "DECODER routines::unsupported" internal error instead of a startup line.
+  try {
+    new X509Certificate(cert)
+  } catch {
+    throw new StartupError(`--tls-cert ${certFile}: not a PEM certificate.`)
+  }
+  try {
+    createPrivateKey(key)
+  } catch {
+    throw new StartupError(`--tls-key ${keyFile}: not a PEM private key (or it is encrypted).`)
+  }
+  try {
+    tls.createSecureContext({ cert, key })
+  } catch (err) {
+    throw new StartupError(`--tls-cert ${certFile} / --tls-key ${keyFile}: unusable pair (${(err as Error).message}).`)
+  }
+  return { cert, key }
 }
 
 function listenError(err: unknown, config: Config): Error {
