@@ -12,8 +12,10 @@ const envName = (long: string) => `UPLOAD_RECV_${long.replace(/-/g, '_').toUpper
 
 function option(flags: string, description: string, defaultText?: string): Option {
   const long = /--(?:no-)?([a-z-]+)/.exec(flags)![1]!
-  const opt = new Option(flags, description).env(envName(long))
-  return defaultText === undefined ? opt : opt.default(undefined, defaultText)
+  // The default goes into the description: commander only prints a default whose value is defined,
+  // and ours must stay undefined so parseConfig can tell "not given" (and the env var) apart.
+  const text = defaultText === undefined ? description : `${description} (default: ${defaultText})`
+  return new Option(flags, text).env(envName(long))
 }
 
 function buildProgram(): Command {
