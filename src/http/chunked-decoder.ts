@@ -142,8 +142,13 @@ function skipExtValue(line: number[], i: number, end: number): number {
   }
   i++
   while (i < end && line[i] !== DQUOTE) {
-    if (line[i] === BACKSLASH) i++
-    else if (QDTEXT[line[i]!] !== 1) throw malformed('invalid chunk extension value')
+    if (line[i] === BACKSLASH) {
+      // quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text ): never a CR, LF, NUL or other control.
+      i++
+      if (i < end && QDTEXT[line[i]!] !== 1 && line[i] !== DQUOTE && line[i] !== BACKSLASH) {
+        throw malformed('invalid quoted-pair in chunk extension')
+      }
+    } else if (QDTEXT[line[i]!] !== 1) throw malformed('invalid chunk extension value')
     i++
   }
   if (i >= end) throw malformed('unterminated quoted chunk extension')
