@@ -1,0 +1,427 @@
+// The command line as a user meets it: --help / --version, usage errors (exit 2), environment
+// variables, startup failures (exit 1) and what goes to stdout vs stderr (SPEC §1, §2, §7).
+import { spawn } from 'node:child_process'
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import net from 'node:net'
+import path from 'node:path'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { BIN, ROOT, removeDir, startCli, tmpDir, withTimeout, type Cli } from '../helpers/cli.js'
+
+const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }
+
+interface Finished {
+  code: number | string
+  stdout: string
+  stderr: string
+}
+
+/** Runs the CLI to its exit (bounded: killed after `ms`, which fails the test). */
+function runToExit(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; ms?: number } = {}): Promise<Finished> {
+  const ms = opts.ms ?? 8_000
+  const proc = spawn(process.execPath, [BIN, ...args], {
+    cwd: opts.cwd ?? ROOT,
+    env: { ...process.env, NO_COLOR: '1', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+  proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  const exited = new Promise<Finished>((resolve) =>
+    proc.on('close', (code, signal) => resolve({ code: code ?? signal ?? -1, stdout, stderr })),
+  )
+  return withTimeout(exited, ms, `upload-recv ${args.join(' ')} to exit`).catch((err) => {
+    proc.kill('SIGKILL')
+    throw new Error(`${(err as Error).message}; stderr so far: ${stderr}`)
+  })
+}
+
+/** A port that was free a moment ago. */
+async function freePort(): Promise<number> {
+  const srv = net.createServer()
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
+  const port = (srv.address() as net.AddressInfo).port
+  await new Promise<void>((r) => srv.close(() => r()))
+  return port
+}
+
+/** stderr is exactly one non-empty line, and not a stack trace. */
+function expectOneLine(stderr: string): void {
+  expect(stderr.endsWith('\n'), `stderr: ${JSON.stringify(stderr)}`).toBe(true)
+  const lines = stderr.slice(0, -1).split('\n')
+  expect(lines, `stderr: ${JSON.stringify(stderr)}`).toHaveLength(1)
+  expect(lines[0]!.trim().length).toBeGreaterThan(0)
+  expect(stderr).not.toMatch(/^\s+at /m)
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Polls until `fn` holds; gives up (failing with `detail()`) after `ms`. */
+async function eventually(fn: () => boolean | Promise<boolean>, ms: number, label: string, detail = () => ''): Promise<void> {
+  const until = Date.now() + ms
+  while (!(await fn())) {
+    if (Date.now() > until) throw new Error(`not true within ${ms} ms: ${label} ${detail()}`)
+    await sleep(20)
+  }
+}
+
+const dirs: string[] = []
+afterAll(() => {
+  for (const d of dirs) removeDir(d)
+})
+function scratch(): string {
+  const d = tmpDir()
+  dirs.push(d)
+  return d
+}
+
+describe.concurrent('--help and --version', () => {
+  it.each(['--help', '-h'])('%s prints usage to stdout and exits 0', async (flag) => {
+    const dir = path.join(scratch(), 'never')
+    const r = await runToExit([flag, '--dir', dir])
+    expect(r.code).toBe(0)
+    expect(r.stderr).toBe('')
+    expect(r.stdout).toMatch(/^Usage: upload-recv /)
+    // No server ran: the folder was never created.
+    expect(existsSync(dir)).toBe(false)
+  })
+
+  it('lists every SPEC §1 flag, with the defaults of those that take a value', async () => {
+    const r = await runToExit(['--help'])
+    expect(r.code).toBe(0)
+    // One entry per option: its first line starts with "  -", continuation lines are indented deeper.
+    const entries = new Map<string, string>()
+    let current: string | null = null
+    for (const line of r.stdout.split('\n')) {
+      const m = /^ {2}(-[^ ].*?)(?: {2,}(.*))?$/.exec(line)
+      if (m) {
+        current = m[1]!.trim()
+        entries.set(current, (m[2] ?? '').trim())
+      } else if (current !== null && /^ {4,}\S/.test(line)) {
+        entries.set(current, `${entries.get(current)!} ${line.trim()}`)
+      } else {
+        current = null
+      }
+    }
+    const flags = [
+      '-p, --port <n>',
+      '-H, --host <addr>',
+      '-d, --dir <path>',
+      '--max-file-size <size>',
+      '--max-files <n>',
+      '--allow <list>',
+      '--overwrite',
+      '--flat',
+      '--token <secret>',
+      '--auth <user:pass>',
+      '--tls-cert <file>',
+      '--tls-key <file>',
+      '--timeout <seconds>',
+      '--max-connections <n>',
+      '--once',
+      '--stdout',
+      '--json',
+      '-q, --quiet',
+      '--no-qr',
+      '-V, --version',
+      '-h, --help',
+    ]
+    for (const f of flags) expect([...entries.keys()], `help lists ${f}`).toContain(f)
+    const defaults: Array<[string, string]> = [
+      ['-p, --port <n>', '4000'],
+      ['-H, --host <addr>', '0.0.0.0'],
+      ['-d, --dir <path>', '.'],
+      ['--max-file-size <size>', 'unlimited'],
+      ['--max-files <n>', 'unlimited'],
+      ['--allow <list>', 'everything'],
+      ['--timeout <seconds>', '60'],
+      ['--max-connections <n>', '256'],
+    ]
+    for (const [flag, value] of defaults) {
+      const escaped = value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+      expect(entries.get(flag), `default of ${flag}`).toMatch(new RegExp(`default: "?${escaped}"?[,)]`))
+    }
+    // The environment-variable form is documented too.
+    expect(r.stdout).toContain('UPLOAD_RECV_')
+  })
+
+  it.each(['--version', '-V'])("%s prints package.json's version and exits 0", async (flag) => {
+    const r = await runToExit([flag])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toBe(`${pkg.version}\n`)
+    expect(r.stderr).toBe('')
+  })
+})
+
+// Each case is its own short-lived process, independent of the others: run them side by side.
+describe.concurrent('usage errors: exit 2, one line on stderr, nothing listening', () => {
+  const cases: Array<[string, string[]]> = [
+    ['an unknown flag', ['--bogus']],
+    ['an unknown short flag', ['-z']],
+    ['--port 70000', ['--port', '70000']],
+    ['--port abc', ['--port', 'abc']],
+    ['--port without a value', ['--port']],
+    ['--max-file-size 12XB', ['--max-file-size', '12XB']],
+    ['--max-files 0', ['--max-files', '0']],
+    ['--timeout -1', ['--timeout', '-1']],
+    ['--timeout 0', ['--timeout', '0']],
+    ['--max-connections 0', ['--max-connections', '0']],
+    ['--allow foo', ['--allow', 'foo']],
+    ['--tls-cert x without --tls-key', ['--tls-cert', 'x']],
+    ['--tls-key x without --tls-cert', ['--tls-key', 'x']],
+    ['--stdout --json', ['--stdout']],
+    ['--auth without a colon', ['--auth', 'user']],
+    ['an empty --token', ['--token', '']],
+    ['a stray argument', ['extra']],
+  ]
+
+  it.each(cases)('%s', async (_what, bad) => {
+    const dir = path.join(scratch(), 'in')
+    // --json is on, so a `listening` event would show on stdout had anything started.
+    const r = await runToExit(['--host', '127.0.0.1', '--port', '0', '--json', '--dir', dir, ...bad])
+    expect(r.code).toBe(2)
+    expectOneLine(r.stderr)
+    expect(r.stdout).toBe('')
+    // Refused before run(): the target folder was not even created.
+    expect(existsSync(dir)).toBe(false)
+  })
+
+  it('UPLOAD_RECV_PORT=abc is a usage error too', async () => {
+    const dir = path.join(scratch(), 'in')
+    const r = await runToExit(['--host', '127.0.0.1', '--json', '--dir', dir], { env: { UPLOAD_RECV_PORT: 'abc' } })
+    expect(r.code).toBe(2)
+    expectOneLine(r.stderr)
+    expect(r.stderr).toContain('abc')
+    expect(r.stdout).toBe('')
+    expect(existsSync(dir)).toBe(false)
+  })
+
+  it('UPLOAD_RECV_MAX_FILE_SIZE=12XB is a usage error', async () => {
+    const dir = path.join(scratch(), 'in')
+    const r = await runToExit(['--host', '127.0.0.1', '--port', '0', '--json', '--dir', dir], {
+      env: { UPLOAD_RECV_MAX_FILE_SIZE: '12XB' },
+    })
+    expect(r.code).toBe(2)
+    expectOneLine(r.stderr)
+    expect(r.stdout).toBe('')
+  })
+})
+
+describe('running servers', () => {
+  let cli: Cli | null = null
+  afterEach(async () => {
+    if (cli) {
+      await cli.stop().catch(() => cli!.proc.kill('SIGKILL'))
+      cli = null
+    }
+  })
+
+  const put = (url: string, body: string) =>
+    withTimeout(fetch(url, { method: 'PUT', body }), 5_000, `PUT ${url}`).then(async (r) => ({
+      status: r.status,
+      body: (await r.json()) as Record<string, unknown>,
+    }))
+
+  describe('environment variables', () => {
+    it('UPLOAD_RECV_MAX_FILE_SIZE=10 applies: 11 bytes get 413, 10 bytes are stored', async () => {
+      cli = await startCli([], { dir: path.join(scratch(), 'in'), env: { UPLOAD_RECV_MAX_FILE_SIZE: '10' } })
+      const big = await put(`${cli.url}/eleven.txt`, '01234567890')
+      expect(big.status).toBe(413)
+      expect((big.body.error as { code: string }).code).toBe('FILE_TOO_LARGE')
+      expect(existsSync(path.join(cli.dir, 'eleven.txt'))).toBe(false)
+      const ok = await put(`${cli.url}/ten.txt`, '0123456789')
+      expect(ok.status).toBe(201)
+      expect(readFileSync(path.join(cli.dir, 'ten.txt'), 'utf8')).toBe('0123456789')
+    })
+
+    it('a flag on the command line wins over the environment', async () => {
+      cli = await startCli(['--max-file-size', '100'], {
+        dir: path.join(scratch(), 'in'),
+        // --port 0 on the command line also wins over a port that would be a usage error.
+        env: { UPLOAD_RECV_MAX_FILE_SIZE: '10', UPLOAD_RECV_PORT: 'abc' },
+      })
+      const r = await put(`${cli.url}/eleven.txt`, '01234567890')
+      expect(r.status).toBe(201)
+      expect(readFileSync(path.join(cli.dir, 'eleven.txt'), 'utf8')).toBe('01234567890')
+    })
+  })
+
+  describe('stdout carries data only', () => {
+    it('a plain run prints nothing on stdout until a file is stored, then "<dir as given>/<name>"', async () => {
+      const cwd = scratch()
+      cli = await startCli([], { json: false, dir: 'in', cwd })
+      // The banner (with the URL) went to stderr; stdout is silent.
+      expect(cli.stderr()).toContain(`http://127.0.0.1:${cli.port}/`)
+      await sleep(150)
+      expect(cli.stdout()).toBe('')
+      expect((await put(`${cli.url}/hello.txt`, 'hi')).status).toBe(201)
+      const c = cli
+      await eventually(() => c.stdout() === 'in/hello.txt\n', 3_000, 'stored path on stdout', () =>
+        JSON.stringify(c.stdout()),
+      )
+      expect(readFileSync(path.join(cwd, 'in', 'hello.txt'), 'utf8')).toBe('hi')
+      // A second file of the same name: the path as stored.
+      expect((await put(`${cli.url}/hello.txt`, 'again')).status).toBe(201)
+      await eventually(() => c.stdout().split('\n').length >= 3, 3_000, 'second stored path', () =>
+        JSON.stringify(c.stdout()),
+      )
+      expect(cli.stdout()).toBe('in/hello.txt\nin/hello (1).txt\n')
+      expect(await cli.stop()).toBe(0)
+      // Nothing else was added on the way out (the summary is for stderr).
+      expect(cli.stdout()).toBe('in/hello.txt\nin/hello (1).txt\n')
+      expect(cli.stdout()).not.toContain('http://')
+    })
+
+    it('--quiet prints no banner and no progress, while stdout still gets the path', async () => {
+      const cwd = scratch()
+      const port = await freePort()
+      const proc = spawn(process.execPath, [BIN, '--host', '127.0.0.1', '--port', String(port), '--dir', 'q', '--quiet'], {
+        cwd,
+        env: { ...process.env, NO_COLOR: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      let out = ''
+      let err = ''
+      proc.stdout.on('data', (d: Buffer) => (out += d.toString()))
+      proc.stderr.on('data', (d: Buffer) => (err += d.toString()))
+      const exited = new Promise<number | string>((r) => proc.on('exit', (code, sig) => r(code ?? sig ?? -1)))
+      try {
+        // No banner to read the port from: poll until it accepts.
+        await eventually(
+          () =>
+            new Promise<boolean>((resolve) => {
+              const s = net.connect({ host: '127.0.0.1', port }, () => {
+                s.destroy()
+                resolve(true)
+              })
+              s.on('error', () => resolve(false))
+            }),
+          8_000,
+          'quiet server accepting',
+          () => err,
+        )
+        expect(err).toBe('')
+        expect(out).toBe('')
+        expect((await put(`http://127.0.0.1:${port}/quiet.txt`, 'shh')).status).toBe(201)
+        await eventually(() => out === 'q/quiet.txt\n', 3_000, 'stored path on stdout', () => JSON.stringify(out))
+        expect(err).not.toContain('http://')
+        expect(err).not.toContain('quiet.txt')
+        proc.kill('SIGTERM')
+        expect(await withTimeout(exited, 5_000, 'quiet exit')).toBe(0)
+        expect(out).toBe('q/quiet.txt\n')
+        expect(err).not.toContain('http://')
+        expect(err).not.toContain('quiet.txt')
+      } finally {
+        if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL')
+      }
+    })
+
+    it('without --quiet the banner on stderr names the version and the URL; --json keeps it off stdout', async () => {
+      cli = await startCli([], { dir: path.join(scratch(), 'in') })
+      const c = cli
+      // The banner may follow the `listening` event by a moment.
+      await eventually(() => c.stderr().includes(`http://127.0.0.1:${c.port}/`), 3_000, 'banner on stderr', () =>
+        c.stderr(),
+      )
+      expect(cli.stderr()).toContain(pkg.version)
+      const lines = cli.stdout().trim().split('\n')
+      expect(lines).toHaveLength(1)
+      expect(JSON.parse(lines[0]!)).toMatchObject({
+        event: 'listening',
+        port: cli.port,
+        urls: [`http://127.0.0.1:${cli.port}/`],
+      })
+    })
+  })
+})
+
+describe.concurrent('startup failures: exit 1, one line, no stack trace', () => {
+  const base = (dir: string) => ['--host', '127.0.0.1', '--port', '0', '--json', '--dir', dir]
+
+  it('the port is in use', async () => {
+    const srv = net.createServer()
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
+    const port = (srv.address() as net.AddressInfo).port
+    try {
+      const r = await runToExit([...base(path.join(scratch(), 'in')), '--port', String(port)])
+      expect(r.code).toBe(1)
+      expectOneLine(r.stderr)
+      expect(r.stderr).toContain(String(port))
+      expect(r.stdout).toBe('')
+    } finally {
+      await new Promise<void>((r) => srv.close(() => r()))
+    }
+  })
+
+  it('--dir is an existing file', async () => {
+    const file = path.join(scratch(), 'not-a-folder')
+    writeFileSync(file, 'x')
+    const r = await runToExit(base(file))
+    expect(r.code).toBe(1)
+    expectOneLine(r.stderr)
+    expect(r.stdout).toBe('')
+    expect(readFileSync(file, 'utf8')).toBe('x')
+  })
+
+  it('--dir runs through an existing file', async () => {
+    const file = path.join(scratch(), 'not-a-folder')
+    writeFileSync(file, 'x')
+    const r = await runToExit(base(path.join(file, 'sub')))
+    expect(r.code).toBe(1)
+    expectOneLine(r.stderr)
+    expect(r.stdout).toBe('')
+  })
+
+  it('--dir is not writable', async (ctx) => {
+    if (process.getuid?.() === 0) ctx.skip('running as root: root can write to any folder, so nothing refuses')
+    const dir = path.join(scratch(), 'locked')
+    mkdirSync(dir)
+    chmodSync(dir, 0o500)
+    try {
+      const r = await runToExit(base(dir))
+      expect(r.code).toBe(1)
+      expectOneLine(r.stderr)
+      expect(r.stdout).toBe('')
+    } finally {
+      chmodSync(dir, 0o700)
+    }
+  })
+
+  it('--tls-cert cannot be read', async () => {
+    const d = scratch()
+    writeFileSync(path.join(d, 'key.pem'), 'not really a key')
+    const r = await runToExit([...base(path.join(d, 'in')), '--tls-cert', path.join(d, 'missing.pem'), '--tls-key', path.join(d, 'key.pem')])
+    expect(r.code).toBe(1)
+    expectOneLine(r.stderr)
+    expect(r.stderr).toContain('--tls-cert')
+    expect(r.stdout).toBe('')
+  })
+
+  it('--tls-key cannot be read', async () => {
+    const d = scratch()
+    writeFileSync(path.join(d, 'cert.pem'), 'not really a cert')
+    const r = await runToExit([...base(path.join(d, 'in')), '--tls-cert', path.join(d, 'cert.pem'), '--tls-key', path.join(d, 'missing.pem')])
+    expect(r.code).toBe(1)
+    expectOneLine(r.stderr)
+    expect(r.stderr).toContain('--tls-key')
+    expect(r.stdout).toBe('')
+  })
+
+  it('--tls-cert is a folder', async () => {
+    const d = scratch()
+    const r = await runToExit([...base(path.join(d, 'in')), '--tls-cert', d, '--tls-key', d])
+    expect(r.code).toBe(1)
+    expectOneLine(r.stderr)
+    expect(r.stdout).toBe('')
+  })
+
+  it('the TLS files are readable but not PEM', async () => {
+    const d = scratch()
+    writeFileSync(path.join(d, 'cert.pem'), 'not really a cert')
+    writeFileSync(path.join(d, 'key.pem'), 'not really a key')
+    const r = await runToExit([...base(path.join(d, 'in')), '--tls-cert', path.join(d, 'cert.pem'), '--tls-key', path.join(d, 'key.pem')])
+    expect(r.code).toBe(1)
+    expectOneLine(r.stderr)
+    expect(r.stdout).toBe('')
+  })
+})
