@@ -70,6 +70,15 @@ async function main(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2
     throw err
   }
+  // commander turns a boolean flag on whenever its variable exists, whatever the value: a script's
+  // UPLOAD_RECV_OVERWRITE=0 would replace files. Empty, 0, false, no and off mean "not given".
+  for (const opt of program.options) {
+    if (opt.required || opt.optional || opt.negate || opt.envVar === undefined) continue
+    const key = opt.attributeName()
+    if (program.getOptionValueSource(key) === 'env' && /^\s*(?:0|false|no|off)?\s*$/i.test(process.env[opt.envVar] ?? '')) {
+      program.setOptionValueWithSource(key, undefined, 'default')
+    }
+  }
   const raw = program.opts<RawOptions>()
   try {
     if (raw.stdout && raw.json) throw new UsageError('--stdout and --json both want standard output; choose one')
