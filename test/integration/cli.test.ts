@@ -246,6 +246,40 @@ describe('running servers', () => {
     })
   })
 
+  describe('boolean flags from the environment', () => {
+    it('UPLOAD_RECV_OVERWRITE=0 (or false, off, no, empty) does not turn --overwrite on', async () => {
+      for (const value of ['0', 'false', 'OFF', 'no', '']) {
+        cli = await startCli([], { dir: path.join(scratch(), 'in'), env: { UPLOAD_RECV_OVERWRITE: value } })
+        writeFileSync(path.join(cli.dir, 'keep.txt'), 'old')
+        const r = await put(`${cli.url}/keep.txt`, 'new')
+        expect(r.status, `UPLOAD_RECV_OVERWRITE=${JSON.stringify(value)}`).toBe(201)
+        expect(readFileSync(path.join(cli.dir, 'keep.txt'), 'utf8'), `UPLOAD_RECV_OVERWRITE=${JSON.stringify(value)}`).toBe('old')
+        expect(readFileSync(path.join(cli.dir, 'keep (1).txt'), 'utf8')).toBe('new')
+        expect(await cli.stop()).toBe(0)
+        cli = null
+      }
+    })
+
+    it('UPLOAD_RECV_OVERWRITE=1 turns --overwrite on', async () => {
+      cli = await startCli([], { dir: path.join(scratch(), 'in'), env: { UPLOAD_RECV_OVERWRITE: '1' } })
+      writeFileSync(path.join(cli.dir, 'keep.txt'), 'old')
+      expect((await put(`${cli.url}/keep.txt`, 'new')).status).toBe(201)
+      expect(readFileSync(path.join(cli.dir, 'keep.txt'), 'utf8')).toBe('new')
+      expect(existsSync(path.join(cli.dir, 'keep (1).txt'))).toBe(false)
+    })
+
+    it('UPLOAD_RECV_JSON=0 leaves stdout plain, UPLOAD_RECV_JSON=true makes it JSON', async () => {
+      const cwd = scratch()
+      cli = await startCli([], { json: false, dir: 'in', cwd, env: { UPLOAD_RECV_JSON: '0' } })
+      await sleep(100)
+      expect(cli.stdout()).toBe('')
+      expect(await cli.stop()).toBe(0)
+      cli = await startCli([], { json: true, dir: path.join(cwd, 'j'), env: { UPLOAD_RECV_JSON: 'true' } })
+      // startCli without its own --json only resolves if the env var produced the listening event.
+      expect(cli.events[0]!.event).toBe('listening')
+    })
+  })
+
   describe('stdout carries data only', () => {
     it('a plain run prints nothing on stdout until a file is stored, then "<dir as given>/<name>"', async () => {
       const cwd = scratch()

@@ -670,6 +670,54 @@ describe('graceful shutdown', () => {
       'probe',
     )
 
+  it('SIGTERM closes idle kept-alive connections at once and exits 0 without waiting for them', async () => {
+    cli = await startCli([])
+    const c = cli
+    const served = await RawConn.open(c.port)
+    const silent = await RawConn.open(c.port)
+    try {
+      await served.write('GET /favicon.ico HTTP/1.1\r\nHost: x\r\n\r\n')
+      await served.waitFor((t) => statuses(t).length === 1, 3_000, 'first answer')
+      const started = Date.now()
+      c.proc.kill('SIGTERM')
+      // Both are idle (one between requests, one never spoke): closed now, not after the 30 s idle limit.
+      expect(await served.waitClosed(3_000)).toBe(true)
+      expect(await silent.waitClosed(3_000)).toBe(true)
+      expect(silent.data.length).toBe(0)
+      expect(statuses(served.text)).toEqual([204])
+      expect(await withTimeout(c.exited, 5_000, 'exit')).toBe(0)
+      expect(Date.now() - started).toBeLessThan(3_000)
+      const lines = c.stdout().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+      expect(lines[lines.length - 1]).toEqual({ event: 'closed', files: 0, bytes: 0 })
+    } finally {
+      served.destroy()
+      silent.destroy()
+    }
+  })
+
+  it('a request whose head completes after SIGTERM gets 503 and the connection is closed', async () => {
+    cli = await startCli([])
+    const c = cli
+    const conn = await RawConn.open(c.port)
+    try {
+      await conn.write('GET / HTTP/1.1\r\nHost: x\r\n')
+      await sleep(100)
+      c.proc.kill('SIGTERM')
+      await eventually(() => /SIGTERM/.test(c.stderr()), 3_000, 'the signal is acknowledged on stderr')
+      expect(conn.isClosed).toBe(false)
+      await conn.write('\r\n')
+      expect(await conn.waitClosed(3_000)).toBe(true)
+      const { responses, rest } = parseResponses(conn.data)
+      expect(rest.length).toBe(0)
+      expect(responses.map((r) => r.status)).toEqual([503])
+      expect(responses[0]!.headers['connection']).toBe('close')
+      expect(JSON.parse(responses[0]!.body.toString('utf8')).error.code).toBe('UNAVAILABLE')
+      expect(await withTimeout(c.exited, 5_000, 'exit')).toBe(0)
+    } finally {
+      conn.destroy()
+    }
+  })
+
   it('SIGTERM mid-upload: new connections refused, the upload finishes, exit 0, closed last', async () => {
     cli = await startCli([])
     const c = cli
