@@ -59,6 +59,10 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
   }
 
   bb.on('file', (_field: string, stream: Readable, info: busboy.FileInfo) => {
+    // busboy destroys the part with an error when the body breaks off (client gone, short body).
+    // Until the store's pipeline listens (after async mkdir/open), an unheard 'error' would crash
+    // the whole server; the pipeline still sees the error through the stream's errored state.
+    stream.on('error', () => {})
     if (failure) {
       stream.resume()
       return
