@@ -354,12 +354,12 @@ describe('running servers', () => {
       cli = await startCli([], { dir: path.join(scratch(), 'in') })
       const c = cli
       // The banner may follow the `listening` event by a moment.
-      await eventually(() => c.stderr().includes(`http://127.0.0.1:${c.port}/`), 3_000, 'banner on stderr', () =>
+      await eventually(() => c.stderr().includes(`http://127.0.0.1:${c.port}/`), 5_000, 'banner on stderr', () =>
         c.stderr(),
       )
-      expect(cli.stderr()).toContain(pkg.version)
+      expect(cli.stderr(), cli.stderr()).toContain(pkg.version)
       const lines = cli.stdout().trim().split('\n')
-      expect(lines).toHaveLength(1)
+      expect(lines, cli.stdout()).toHaveLength(1)
       expect(JSON.parse(lines[0]!)).toMatchObject({
         event: 'listening',
         port: cli.port,
