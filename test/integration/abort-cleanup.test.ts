@@ -1,0 +1,275 @@
+// Uploads that never finish (SPEC §4 "Atomicity"): a client cutting the connection at any point of a
+// multipart, Content-Length or chunked body, a client stalling past --timeout, a double Ctrl-C. After
+// each, no final file and no temp file remain, and the next upload on a new connection works.
+import { randomBytes } from 'node:crypto'
+import { existsSync, statSync } from 'node:fs'
+import net from 'node:net'
+import path from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { removeDir, startCli, tmpDir, withTimeout, type Cli } from '../helpers/cli.js'
+import { files, pollUntil, sha256File, tempFiles, walk } from '../helpers/fs-walk.js'
+import { httpRequest, multipartBody, parseResponse, parseResponses, sha256 } from '../helpers/multipart.js'
+import { rawRequest } from '../helpers/raw.js'
+
+type Kind = 'multipart' | 'put' | 'chunked'
+type Cut = 'destroy' | 'reset' | 'half-close'
+
+interface Upload {
+  head: Buffer
+  body: Buffer
+  /** Where the file's own bytes start and end inside `body`. */
+  fileStart: number
+  fileEnd: number
+}
+
+function build(kind: Kind, name: string, data: Buffer): Upload {
+  if (kind === 'multipart') {
+    const { body, contentType } = multipartBody([{ filename: name, data }])
+    const fileStart = body.indexOf(data)
+    const head = httpRequest('POST', '/', { 'Content-Type': contentType, 'Content-Length': String(body.length) })
+    return { head, body, fileStart, fileEnd: fileStart + data.length }
+  }
+  if (kind === 'put') {
+    return { head: httpRequest('PUT', `/${name}`, { 'Content-Length': String(data.length) }), body: data, fileStart: 0, fileEnd: data.length }
+  }
+  const pieces: Buffer[] = []
+  for (let off = 0; off < data.length; off += 64 * 1024) {
+    const chunk = data.subarray(off, off + 64 * 1024)
+    pieces.push(Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n'))
+  }
+  pieces.push(Buffer.from('0\r\n\r\n'))
+  const body = Buffer.concat(pieces)
+  return { head: httpRequest('PUT', `/${name}`, { 'Transfer-Encoding': 'chunked' }), body, fileStart: 6, fileEnd: body.length - 7 }
+}
+
+/** How many body bytes are sent before the cut. */
+const POINTS = {
+  'headers only': (_u: Upload) => 0,
+  'after 1 byte': (_u: Upload) => 1,
+  'mid-body': (u: Upload) => Math.floor((u.fileStart + u.fileEnd) / 2),
+  // The last byte of the file itself is missing (for chunked: only the final CRLF of the last chunk).
+  'just before the end': (u: Upload) => (u.fileEnd === u.body.length ? u.body.length - 1 : u.fileEnd - 1),
+} as const
+type Point = keyof typeof POINTS
+
+function connect(port: number): Promise<net.Socket> {
+  return withTimeout(
+    new Promise((resolve, reject) => {
+      const s = net.connect({ host: '127.0.0.1', port }, () => resolve(s))
+      s.on('error', reject)
+    }),
+    5_000,
+    'connect',
+  )
+}
+
+function write(sock: net.Socket, data: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => sock.write(data, (err) => (err ? reject(err) : resolve())))
+}
+
+/** Everything the server sends until it closes (bounded). */
+function collect(sock: net.Socket, ms: number): Promise<{ data: Buffer; closed: boolean }> {
+  const parts: Buffer[] = []
+  sock.on('data', (d: Buffer) => parts.push(d))
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve({ data: Buffer.concat(parts), closed: false }), ms)
+    sock.on('close', () => {
+      clearTimeout(timer)
+      resolve({ data: Buffer.concat(parts), closed: true })
+    })
+    sock.on('error', () => {})
+  })
+}
+
+/** A complete upload on a fresh connection succeeds and is intact. */
+async function expectUploadWorks(c: Cli, name: string): Promise<void> {
+  const data = randomBytes(50_000)
+  const { body, contentType } = multipartBody([{ filename: name, data }])
+  const r = await rawRequest(c.port, [httpRequest('POST', '/', { 'Content-Type': contentType, 'Content-Length': String(body.length) }, body)], { ms: 5_000 })
+  const res = parseResponse(r.data)
+  expect(res.status, res.text).toBe(201)
+  const f = res.json().files[0]
+  expect(f.sha256).toBe(sha256(data))
+  expect(await sha256File(path.join(c.dir, f.name))).toBe(sha256(data))
+}
+
+const cleanups: Array<() => Promise<void> | void> = []
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c()
+})
+
+async function cli(args: string[] = []): Promise<Cli> {
+  const parent = tmpDir('upload-recv-abort-')
+  const c = await startCli(args, { dir: path.join(parent, 'in') })
+  cleanups.push(async () => {
+    await c.stop().catch(() => undefined)
+    removeDir(parent)
+  })
+  return c
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const KINDS: Kind[] = ['multipart', 'put', 'chunked']
+const CUTS: Cut[] = ['destroy', 'reset', 'half-close']
+const DATA_SIZE = 1024 * 1024
+
+for (const kind of KINDS) {
+  describe(`${kind}: the client cuts the connection`, () => {
+    // One server per body kind; every case uses its own file name and is checked on its own.
+    let c: Cli
+    let parent: string
+    beforeAll(async () => {
+      parent = tmpDir('upload-recv-abort-')
+      c = await startCli([], { dir: path.join(parent, 'in') })
+    })
+    afterAll(async () => {
+      await c.stop().catch(() => undefined)
+      removeDir(parent)
+    })
+
+    const cases = (Object.keys(POINTS) as Point[]).flatMap((point) => CUTS.map((cut) => ({ point, cut })))
+    it.each(cases)('$point, $cut', async ({ point, cut }) => {
+      const name = `cut-${point.replace(/ /g, '-')}-${cut}.bin`
+      const upload = build(kind, name, randomBytes(DATA_SIZE))
+      const sent = POINTS[point](upload)
+      // Has the server started storing the file by the cut? (For multipart only once the part's header is in.)
+      const fileStarted = kind !== 'multipart' || sent > upload.fileStart
+      const failedBefore = c.events.filter((e) => e.event === 'failed').length
+
+      const sock = await connect(c.port)
+      const reply = collect(sock, 5_000)
+      await write(sock, upload.head)
+      if (sent > 0) await write(sock, upload.body.subarray(0, sent))
+      if (fileStarted) {
+        // Cut while the upload is really in progress: its temp file exists (and holds bytes mid-body).
+        await pollUntil(() => tempFiles(c.dir).length === 1, 5_000, 'temp file appears')
+        if (point === 'mid-body') await pollUntil(() => walk(c.dir).some((e) => e.rel.endsWith('.part') && e.size > 0), 5_000, 'temp file fills')
+      }
+      // Nothing appears under the final name before the upload is complete.
+      expect(existsSync(path.join(c.dir, name))).toBe(false)
+      if (cut === 'destroy') sock.destroy()
+      else if (cut === 'reset') sock.resetAndDestroy()
+      else sock.end()
+
+      if (cut === 'half-close') {
+        // The server still answers a half-closed client: the body is shorter than announced.
+        const { data, closed } = await reply
+        expect(closed).toBe(true)
+        const res = parseResponses(data)
+        expect(res.map((r) => r.status)).toEqual([400])
+        expect(res[0]!.json().error.code).toBe('BODY_INCOMPLETE')
+      }
+      if (fileStarted) {
+        const failed = await c.waitForEvent((e) => e.event === 'failed' && c.events.filter((x) => x.event === 'failed').indexOf(e) >= failedBefore, 5_000)
+        expect(failed).toMatchObject({ client: '127.0.0.1', name, code: 'BODY_INCOMPLETE' })
+      }
+      await pollUntil(() => tempFiles(c.dir).length === 0, 5_000, 'temp file removed')
+      await expectUploadWorks(c, `after-${name}`)
+      expect(existsSync(path.join(c.dir, name))).toBe(false)
+      expect(tempFiles(c.dir)).toEqual([])
+      expect(files(c.dir).filter((f) => !f.startsWith('after-'))).toEqual([])
+      sock.destroy()
+    })
+  })
+}
+
+describe('multipart: each file stands alone', () => {
+  it('a cut in the second file keeps the complete first one, and leaves nothing of the second', async () => {
+    const c = await cli()
+    const first = randomBytes(200_000)
+    const second = randomBytes(DATA_SIZE)
+    const { body, contentType } = multipartBody([
+      { filename: 'complete.bin', data: first },
+      { filename: 'broken.bin', data: second },
+    ])
+    const cutAt = body.indexOf(second) + second.length / 2
+    const sock = await connect(c.port)
+    const reply = collect(sock, 5_000)
+    await write(sock, httpRequest('POST', '/', { 'Content-Type': contentType, 'Content-Length': String(body.length) }))
+    await write(sock, body.subarray(0, cutAt))
+    await pollUntil(() => files(c.dir).includes('complete.bin') && tempFiles(c.dir).length === 1, 5_000, 'first stored, second in progress')
+    sock.end()
+    const res = parseResponse((await reply).data)
+    expect(res.status).toBe(400)
+    expect(res.json().error.code).toBe('BODY_INCOMPLETE')
+    expect(res.json().files).toEqual([expect.objectContaining({ name: 'complete.bin', sha256: sha256(first), size: first.length })])
+    await c.waitForEvent((e) => e.event === 'failed' && e.name === 'broken.bin')
+    expect(files(c.dir)).toEqual(['complete.bin'])
+    expect(await sha256File(path.join(c.dir, 'complete.bin'))).toBe(sha256(first))
+    expect(tempFiles(c.dir)).toEqual([])
+    await expectUploadWorks(c, 'next.bin')
+  })
+})
+
+describe('a stalled client with --timeout 1', () => {
+  for (const kind of KINDS) {
+    it(`${kind}, stalled mid-body: 408 (or dropped), no leftovers`, async () => {
+      const c = await cli(['--timeout', '1'])
+      const name = `stalled-${kind}.bin`
+      const upload = build(kind, name, randomBytes(DATA_SIZE))
+      const started = Date.now()
+      const sock = await connect(c.port)
+      const reply = collect(sock, 8_000)
+      await write(sock, upload.head)
+      await write(sock, upload.body.subarray(0, POINTS['mid-body'](upload)))
+      const { data, closed } = await reply
+      const elapsed = Date.now() - started
+      expect(closed, 'the server dropped the connection').toBe(true)
+      expect(elapsed).toBeGreaterThanOrEqual(900)
+      const res = parseResponses(data)
+      if (res.length > 0) {
+        expect(res.map((r) => r.status)).toEqual([408])
+        expect(res[0]!.json().error.code).toBe('TIMEOUT')
+      }
+      const failed = await c.waitForEvent((e) => e.event === 'failed' && e.name === name)
+      expect(failed.code).toBe('TIMEOUT')
+      expect(tempFiles(c.dir)).toEqual([])
+      expect(files(c.dir)).toEqual([])
+      await expectUploadWorks(c, 'after-stall.bin')
+    })
+  }
+
+  it('stalled in the middle of the request head: 408 and closed', async () => {
+    const c = await cli(['--timeout', '1'])
+    const r = await rawRequest(c.port, ['PUT /head-stall.bin HTTP/1.1\r\nHost: x\r\nContent-Le'], { ms: 6_000 })
+    expect(r.closed).toBe(true)
+    expect(parseResponses(r.data).map((x) => x.status)).toEqual([408])
+    expect(walk(c.dir)).toEqual([])
+    await expectUploadWorks(c, 'after-head-stall.bin')
+  })
+
+  it('stalled after the head, before any body byte (PUT): dropped, no leftovers', async () => {
+    const c = await cli(['--timeout', '1'])
+    const upload = build('put', 'no-body.bin', randomBytes(1000))
+    const r = await rawRequest(c.port, [upload.head], { ms: 6_000 })
+    expect(r.closed).toBe(true)
+    const res = parseResponses(r.data)
+    if (res.length > 0) expect(res.map((x) => x.status)).toEqual([408])
+    await c.waitForEvent((e) => e.event === 'failed' && e.name === 'no-body.bin')
+    expect(tempFiles(c.dir)).toEqual([])
+    expect(files(c.dir)).toEqual([])
+    await expectUploadWorks(c, 'after-no-body.bin')
+  })
+})
+
+describe('Ctrl-C twice during an upload', () => {
+  it('aborts it, removes its temp file and exits 130', async () => {
+    const c = await cli()
+    const upload = build('put', 'interrupted.bin', randomBytes(DATA_SIZE))
+    const sock = await connect(c.port)
+    const reply = collect(sock, 8_000)
+    await write(sock, upload.head)
+    await write(sock, upload.body.subarray(0, DATA_SIZE / 2))
+    await pollUntil(() => tempFiles(c.dir).length === 1, 5_000, 'temp file appears')
+    c.proc.kill('SIGINT')
+    await new Promise((r) => setTimeout(r, 200))
+    expect(c.proc.exitCode, 'the first Ctrl-C waits for the upload').toBeNull()
+    c.proc.kill('SIGINT')
+    expect(await withTimeout(c.exited, 5_000, 'exit after second Ctrl-C')).toBe(130)
+    await reply
+    expect(tempFiles(c.dir)).toEqual([])
+    expect(files(c.dir)).toEqual([])
+    expect(statSync(c.dir).isDirectory()).toBe(true)
+  })
+})

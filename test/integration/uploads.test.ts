@@ -1,0 +1,649 @@
+// Uploads against the real CLI: curl (-F, -T, --data-binary, chunked, Expect: 100-continue), fetch with
+// FormData, raw sockets; names, folders, collisions and every upload-shaping flag (SPEC §1, §3, §4, §6).
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { removeDir, startCli, tmpDir, withTimeout, type Cli } from '../helpers/cli.js'
+import { files, sha256File, tempFiles } from '../helpers/fs-walk.js'
+import {
+  curl,
+  httpRequest,
+  multipartBody,
+  parseResponse,
+  sha256,
+  writeRandomFile,
+  type Part,
+} from '../helpers/multipart.js'
+import { rawRequest } from '../helpers/raw.js'
+
+const EMPTY_SHA = sha256('')
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures: every CLI started by a test is stopped and its folder removed after that test.
+
+const cleanups: Array<() => Promise<void> | void> = []
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c()
+})
+
+async function cli(args: string[] = [], opts: { json?: boolean; relativeDir?: string } = {}): Promise<Cli> {
+  const parent = tmpDir()
+  const dir = opts.relativeDir ?? path.join(parent, 'in')
+  const c = await startCli(args, { dir, json: opts.json ?? true, cwd: opts.relativeDir ? parent : undefined })
+  cleanups.push(async () => {
+    await c.stop().catch(() => undefined)
+    removeDir(parent)
+  })
+  return opts.relativeDir ? { ...c, dir: path.join(parent, opts.relativeDir) } : c
+}
+
+let src: string
+beforeAll(() => {
+  src = tmpDir('upload-recv-src-')
+})
+afterAll(() => removeDir(src))
+
+/** Writes a payload file under the source folder and returns its path. */
+function payload(name: string, data: Buffer | string): string {
+  const file = path.join(src, name)
+  mkdirSync(path.dirname(file), { recursive: true })
+  writeFileSync(file, data)
+  return file
+}
+
+/** Binary data full of what a multipart parser could mistake for a delimiter (but never is one). */
+function trickyBinary(boundaryLike: string): Buffer {
+  return Buffer.concat([
+    randomBytes(700),
+    Buffer.from('\r\n--'),
+    randomBytes(50),
+    Buffer.from(`\r\n--${boundaryLike.slice(0, -1)}`),
+    Buffer.from(`x--${boundaryLike}--\r\n`),
+    Buffer.from('\r\n\r\nContent-Disposition: form-data; name="file"; filename="evil.txt"\r\n\r\n'),
+    Buffer.from('\r\n-'),
+    randomBytes(300),
+    Buffer.from([0, 0xff, 0x0d, 0x0a, 0x2d]),
+    Buffer.from('\r\n--'),
+  ])
+}
+
+interface Expected {
+  name: string
+  originalName: string
+  mimeType: string
+  data: Buffer | string
+}
+
+type Answer = { name: string; originalName: string; size: number; sha256: string; mimeType: string }
+
+/** The answer entry, the bytes on disk and the --json `stored` event all describe `exp`. */
+async function expectStored(c: Cli, answer: Answer | undefined, exp: Expected): Promise<void> {
+  const data = Buffer.isBuffer(exp.data) ? exp.data : Buffer.from(exp.data)
+  const hash = sha256(data)
+  expect(answer).toEqual({ name: exp.name, originalName: exp.originalName, size: data.length, sha256: hash, mimeType: exp.mimeType })
+  expect(await sha256File(path.join(c.dir, ...exp.name.split('/')))).toBe(hash)
+  const ev = await c.waitForEvent((e) => e.event === 'stored' && e.name === exp.name && e.sha256 === hash)
+  expect(ev).toMatchObject({
+    event: 'stored',
+    client: '127.0.0.1',
+    name: exp.name,
+    originalName: exp.originalName,
+    path: `${c.dir}/${exp.name}`,
+    size: data.length,
+    sha256: hash,
+  })
+  expect(typeof ev.ms).toBe('number')
+  expect(ev.ms as number).toBeGreaterThanOrEqual(0)
+}
+
+/** A copy backed by a plain ArrayBuffer, as the DOM typings of Blob and fetch want. */
+function bytes(b: Buffer): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(b)
+}
+
+async function rawUpload(c: Cli, req: Buffer) {
+  const r = await rawRequest(c.port, [req], { ms: 10_000 })
+  return parseResponse(r.data)
+}
+
+function noTemps(c: Cli): void {
+  expect(tempFiles(c.dir)).toEqual([])
+}
+
+// ---------------------------------------------------------------------------------------------
+
+describe('curl -F (multipart)', () => {
+  it('stores one file', async () => {
+    const c = await cli()
+    const file = payload('hello.txt', 'hello, world\n')
+    const r = await curl(['-F', `file=@${file}`, `${c.url}/`])
+    expect(r.info.http_code).toBe(201)
+    expect(r.info.content_type).toMatch(/^application\/json/)
+    const body = r.json()
+    expect(body.files).toHaveLength(1)
+    await expectStored(c, body.files[0], { name: 'hello.txt', originalName: 'hello.txt', mimeType: 'text/plain', data: 'hello, world\n' })
+    expect(files(c.dir)).toEqual(['hello.txt'])
+  })
+
+  it('stores several files, an empty one and a binary one with boundary look-alikes, in order', async () => {
+    const c = await cli()
+    // curl's boundaries are 24 dashes and 16 hex digits (lib/mime.c).
+    const tricky = trickyBinary(`------------------------${'0123456789abcdef'}`)
+    const parts = [
+      { name: 'one.txt', data: Buffer.from('first\n'), mimeType: 'text/plain' },
+      { name: 'tricky.bin', data: tricky, mimeType: 'application/octet-stream' },
+      { name: 'empty.dat', data: Buffer.alloc(0), mimeType: 'application/octet-stream' },
+      { name: 'three.txt', data: Buffer.from('--\r\n--\r\n'), mimeType: 'text/plain' },
+    ]
+    const args = parts.flatMap((p) => ['-F', `file=@${payload(`multi/${p.name}`, p.data)}`])
+    const r = await curl([...args, `${c.url}/`])
+    expect(r.info.http_code).toBe(201)
+    const body = r.json()
+    expect(body.files.map((f: Answer) => f.name)).toEqual(parts.map((p) => p.name))
+    for (const [i, p] of parts.entries()) {
+      await expectStored(c, body.files[i], { name: p.name, originalName: p.name, mimeType: p.mimeType, data: p.data })
+    }
+    expect(body.files[2].sha256).toBe(EMPTY_SHA)
+    expect(files(c.dir)).toEqual(parts.map((p) => p.name).sort())
+  })
+
+  it('puts the files of POST /sub/dir/ under sub/dir', async () => {
+    const c = await cli()
+    const file = payload('sd.txt', 'in a folder')
+    const r = await curl(['-F', `file=@${file}`, `${c.url}/sub/dir/`])
+    expect(r.info.http_code).toBe(201)
+    await expectStored(c, r.json().files[0], { name: 'sub/dir/sd.txt', originalName: 'sd.txt', mimeType: 'text/plain', data: 'in a folder' })
+  })
+})
+
+describe('curl -T (PUT)', () => {
+  it('stores a file under its own name, also an empty one', async () => {
+    const c = await cli()
+    const data = randomBytes(100_000)
+    const r = await curl(['-T', payload('put.bin', data), `${c.url}/`])
+    expect(r.info.http_code).toBe(201)
+    await expectStored(c, r.json().files[0], { name: 'put.bin', originalName: 'put.bin', mimeType: 'application/octet-stream', data })
+
+    const e = await curl(['-T', payload('empty-put.bin', ''), `${c.url}/`])
+    expect(e.info.http_code).toBe(201)
+    await expectStored(c, e.json().files[0], { name: 'empty-put.bin', originalName: 'empty-put.bin', mimeType: 'application/octet-stream', data: '' })
+    expect(statSync(path.join(c.dir, 'empty-put.bin')).size).toBe(0)
+  })
+
+  it('PUT /sub/dir/ puts the file under sub/dir', async () => {
+    const c = await cli()
+    const r = await curl(['-T', payload('deep.txt', 'deep'), `${c.url}/sub/dir/`])
+    expect(r.info.http_code).toBe(201)
+    await expectStored(c, r.json().files[0], { name: 'sub/dir/deep.txt', originalName: 'deep.txt', mimeType: 'application/octet-stream', data: 'deep' })
+  })
+
+  it('curl -T - (a stream of unknown length, sent chunked)', async () => {
+    const c = await cli()
+    const data = randomBytes(300_000)
+    const r = await curl(['-T', '-', `${c.url}/from-stdin.bin`], { input: data })
+    expect(r.info.http_code).toBe(201)
+    await expectStored(c, r.json().files[0], { name: 'from-stdin.bin', originalName: 'from-stdin.bin', mimeType: 'application/octet-stream', data })
+  })
+})
+
+describe('POST with a raw body', () => {
+  it('curl --data-binary @file stores the body under the URL path, or a generated name', async () => {
+    const c = await cli()
+    const data = trickyBinary('whatever')
+    const file = payload('raw.bin', data)
+    const r = await curl(['--data-binary', `@${file}`, `${c.url}/posted.bin`])
+    expect(r.info.http_code).toBe(201)
+    // curl's default type for --data-binary; the raw body keeps the request's type.
+    await expectStored(c, r.json().files[0], { name: 'posted.bin', originalName: 'posted.bin', mimeType: 'application/x-www-form-urlencoded', data })
+
+    const g = await curl(['--data-binary', `@${file}`, '-H', 'Content-Type: application/octet-stream', `${c.url}/`])
+    expect(g.info.http_code).toBe(201)
+    const name = g.json().files[0].name as string
+    expect(name).toMatch(/^upload-\d{8}T\d{6}Z$/)
+    await expectStored(c, g.json().files[0], { name, originalName: '', mimeType: 'application/octet-stream', data })
+  })
+
+  it('Transfer-Encoding: chunked (curl -H), POST and PUT', async () => {
+    const c = await cli()
+    const data = randomBytes(777_777)
+    const file = payload('chunked.bin', data)
+    const r = await curl(['-H', 'Transfer-Encoding: chunked', '-H', 'Content-Type: application/octet-stream', '--data-binary', `@${file}`, `${c.url}/chunked.bin`])
+    expect(r.info.http_code).toBe(201)
+    await expectStored(c, r.json().files[0], { name: 'chunked.bin', originalName: 'chunked.bin', mimeType: 'application/octet-stream', data })
+
+    const p = await curl(['-H', 'Transfer-Encoding: chunked', '-T', file, `${c.url}/put-chunked.bin`])
+    expect(p.info.http_code).toBe(201)
+    await expectStored(c, p.json().files[0], { name: 'put-chunked.bin', originalName: 'put-chunked.bin', mimeType: 'application/octet-stream', data })
+  })
+})
+
+describe('Expect: 100-continue', () => {
+  // curl waits up to 1 s (--expect100-timeout) for `100 Continue` before sending anyway; answering
+  // promptly is what keeps a >1 MiB upload well under that. Not a speed test: a missing 100 costs 1 s.
+  it('curl -T and -F with a >1 MiB file get 100 Continue at once', async () => {
+    const c = await cli()
+    const data = randomBytes(1536 * 1024)
+    const file = payload('big-expect.bin', data)
+    for (const args of [['-T', file, `${c.url}/`], ['-F', `file=@${file};filename=expect-form.bin`, `${c.url}/`]]) {
+      const r = await curl(['-v', ...args])
+      expect(r.stderr).toMatch(/^> Expect: 100-continue/m)
+      expect(r.stderr).toMatch(/^< HTTP\/1\.1 100 Continue/m)
+      expect(r.info.http_code).toBe(201)
+      expect(r.info.size_upload).toBeGreaterThanOrEqual(data.length)
+      expect(r.info.time_total).toBeLessThan(0.9)
+      const f = r.json().files[0] as Answer
+      await expectStored(c, f, { name: f.name, originalName: f.originalName, mimeType: 'application/octet-stream', data })
+    }
+    expect(files(c.dir)).toEqual(['big-expect.bin', 'expect-form.bin'])
+  })
+})
+
+describe('fetch with FormData and Blob', () => {
+  it('stores several files with their types', async () => {
+    const c = await cli()
+    const a = Buffer.from('alpha\n')
+    const b = trickyBinary('----formdata-undici-0')
+    const d = randomBytes(65_537)
+    const form = new FormData()
+    form.append('note', 'a text field, ignored')
+    form.append('file', new Blob([bytes(a)], { type: 'text/plain' }), 'alpha.txt')
+    form.append('file', new Blob([bytes(b)]), 'tricky.bin')
+    form.append('other', new Blob([bytes(d)], { type: 'image/png' }), 'pic.png')
+    const res = await withTimeout(fetch(`${c.url}/`, { method: 'POST', body: form }), 10_000, 'fetch')
+    expect(res.status).toBe(201)
+    const body = (await res.json()) as { files: Answer[] }
+    expect(body.files).toHaveLength(3)
+    await expectStored(c, body.files[0], { name: 'alpha.txt', originalName: 'alpha.txt', mimeType: 'text/plain', data: a })
+    await expectStored(c, body.files[1], { name: 'tricky.bin', originalName: 'tricky.bin', mimeType: 'application/octet-stream', data: b })
+    await expectStored(c, body.files[2], { name: 'pic.png', originalName: 'pic.png', mimeType: 'image/png', data: d })
+    expect(files(c.dir)).toEqual(['alpha.txt', 'pic.png', 'tricky.bin'])
+  })
+})
+
+describe('raw socket multipart', () => {
+  it('stores a handmade body whose data imitates its own boundary', async () => {
+    const c = await cli()
+    const boundary = 'XyZZy-handmade-boundary-42'
+    const tricky = trickyBinary(boundary)
+    const { body, contentType } = multipartBody(
+      [
+        { field: 'comment', data: 'not a file' },
+        { filename: 'hand.bin', contentType: 'application/x-thing', data: tricky },
+        // Not at the very start: right after the part's blank line it would be a real delimiter.
+        { filename: 'second.txt', contentType: 'text/plain', data: `see --${boundary}--\r\n` },
+      ],
+      boundary,
+    )
+    const res = await rawUpload(c, httpRequest('POST', '/', { 'Content-Type': contentType, 'Content-Length': String(body.length) }, body))
+    expect(res.status).toBe(201)
+    expect(res.headers['content-type']).toMatch(/^application\/json/)
+    const answer = res.json() as { files: Answer[] }
+    await expectStored(c, answer.files[0], { name: 'hand.bin', originalName: 'hand.bin', mimeType: 'application/x-thing', data: tricky })
+    await expectStored(c, answer.files[1], { name: 'second.txt', originalName: 'second.txt', mimeType: 'text/plain', data: `see --${boundary}--\r\n` })
+    expect(files(c.dir)).toEqual(['hand.bin', 'second.txt'])
+  })
+
+  it('skips an empty file input (filename="" and no bytes), as a browser sends when nothing was picked', async () => {
+    const c = await cli()
+    const { body, contentType } = multipartBody([
+      { field: 'nothing', filename: '', data: '' },
+      { filename: 'picked.txt', contentType: 'text/plain', data: 'picked' },
+      { field: 'nothing2', filename: '', data: '' },
+    ])
+    const res = await rawUpload(c, httpRequest('POST', '/', { 'Content-Type': contentType, 'Content-Length': String(body.length) }, body))
+    expect(res.status).toBe(201)
+    const answer = res.json() as { files: Answer[] }
+    expect(answer.files).toHaveLength(1)
+    await expectStored(c, answer.files[0], { name: 'picked.txt', originalName: 'picked.txt', mimeType: 'text/plain', data: 'picked' })
+    expect(files(c.dir)).toEqual(['picked.txt'])
+
+    // Nothing picked at all: no file in the request.
+    const only = multipartBody([{ filename: '', data: '' }])
+    const none = await rawUpload(c, httpRequest('POST', '/', { 'Content-Type': only.contentType, 'Content-Length': String(only.body.length) }, only.body))
+    expect(none.status).toBe(400)
+    expect(none.json().error.code).toBe('NO_FILE')
+    expect(files(c.dir)).toEqual(['picked.txt'])
+  })
+
+  it('a multipart request with no file part is 400 NO_FILE', async () => {
+    const c = await cli()
+    const r = await curl(['-F', 'just=a field', `${c.url}/`])
+    expect(r.info.http_code).toBe(400)
+    expect(r.json().error.code).toBe('NO_FILE')
+    expect(files(c.dir)).toEqual([])
+  })
+})
+
+describe('a 200 MiB file', () => {
+  const SIZE = 200 * 1024 * 1024
+  let big: string
+  let bigSha: string
+  beforeAll(async () => {
+    big = path.join(os.tmpdir(), `upload-recv-200MiB-${process.pid}-${randomBytes(4).toString('hex')}.bin`)
+    bigSha = await writeRandomFile(big, SIZE)
+  }, 60_000)
+  afterAll(() => rmSync(big, { force: true }))
+
+  async function check(c: Cli, r: Awaited<ReturnType<typeof curl>>, name: string, mimeType: string) {
+    expect(r.info.http_code).toBe(201)
+    const f = r.json().files[0] as Answer
+    expect(f).toEqual({ name, originalName: name, size: SIZE, sha256: bigSha, mimeType })
+    expect(statSync(path.join(c.dir, name)).size).toBe(SIZE)
+    expect(await sha256File(path.join(c.dir, name))).toBe(bigSha)
+    const ev = await c.waitForEvent((e) => e.event === 'stored' && e.name === name)
+    expect(ev).toMatchObject({ path: `${c.dir}/${name}`, size: SIZE, sha256: bigSha })
+    noTemps(c)
+  }
+
+  it('curl -T', async () => {
+    const c = await cli()
+    const r = await curl(['-T', big, `${c.url}/big-put.bin`], { timeoutMs: 60_000 })
+    await check(c, r, 'big-put.bin', 'application/octet-stream')
+  }, 90_000)
+
+  it('curl -F', async () => {
+    const c = await cli()
+    const r = await curl(['-F', `file=@${big};filename=big-form.bin`, `${c.url}/`], { timeoutMs: 60_000 })
+    await check(c, r, 'big-form.bin', 'application/octet-stream')
+  }, 90_000)
+})
+
+describe('names', () => {
+  const nfd = 'cafe\u0301 cre\u0300me.txt'
+  const nfc = nfd.normalize('NFC')
+  const names = [
+    { sent: '📷 holiday 🏖️.jpg', stored: '📷 holiday 🏖️.jpg' },
+    { sent: '写真と書類.png', stored: '写真と書類.png' },
+    { sent: nfd, stored: nfc },
+  ]
+
+  it('keeps UTF-8 names (emoji, CJK) and stores decomposed accents as NFC: multipart', async () => {
+    expect(nfc).not.toBe(nfd)
+    const c = await cli()
+    for (const [i, n] of names.entries()) {
+      const data = `utf8 ${i}`
+      const r = await curl(['-F', `file=@${payload(`u${i}.bin`, data)};filename=${n.sent};type=application/octet-stream`, `${c.url}/`])
+      expect(r.info.http_code).toBe(201)
+      await expectStored(c, r.json().files[0], { name: n.stored, originalName: n.sent, mimeType: 'application/octet-stream', data })
+    }
+    expect(readdirSync(c.dir).sort()).toEqual(names.map((n) => n.stored).sort())
+  })
+
+  it('keeps UTF-8 names and stores NFC: PUT with a percent-encoded URL, and fetch FormData', async () => {
+    const c = await cli()
+    for (const [i, n] of names.entries()) {
+      const data = `put ${i}`
+      const r = await curl(['-T', payload(`p${i}.bin`, data), `${c.url}/put/${encodeURIComponent(n.sent)}`])
+      expect(r.info.http_code).toBe(201)
+      await expectStored(c, r.json().files[0], { name: `put/${n.stored}`, originalName: n.sent, mimeType: 'application/octet-stream', data })
+    }
+    const form = new FormData()
+    for (const n of names) form.append('file', new Blob([n.sent]), n.sent)
+    const res = await fetch(`${c.url}/form/`, { method: 'POST', body: form })
+    expect(res.status).toBe(201)
+    const body = (await res.json()) as { files: Answer[] }
+    for (const [i, n] of names.entries()) {
+      await expectStored(c, body.files[i], { name: `form/${n.stored}`, originalName: n.sent, mimeType: 'application/octet-stream', data: n.sent })
+    }
+    expect(readdirSync(path.join(c.dir, 'put')).sort()).toEqual(names.map((n) => n.stored).sort())
+    expect(readdirSync(path.join(c.dir, 'form')).sort()).toEqual(names.map((n) => n.stored).sort())
+  })
+})
+
+describe('folder uploads (webkitdirectory-style names)', () => {
+  const parts: Part[] = [
+    { filename: 'folder/a.txt', contentType: 'text/plain', data: 'a' },
+    { filename: 'folder/sub/b.txt', contentType: 'text/plain', data: 'b' },
+    { filename: 'folder/sub/deeper/c.bin', data: 'c' },
+  ]
+
+  async function send(c: Cli, target: string) {
+    const { body, contentType } = multipartBody(parts)
+    return rawUpload(c, httpRequest('POST', target, { 'Content-Type': contentType, 'Content-Length': String(body.length) }, body))
+  }
+
+  it('keeps the relative folders', async () => {
+    const c = await cli()
+    const res = await send(c, '/')
+    expect(res.status).toBe(201)
+    const answer = res.json() as { files: Answer[] }
+    for (const [i, p] of parts.entries()) {
+      await expectStored(c, answer.files[i], { name: p.filename!, originalName: p.filename!, mimeType: p.contentType ?? 'application/octet-stream', data: p.data })
+    }
+    expect(files(c.dir)).toEqual(['folder/a.txt', 'folder/sub/b.txt', 'folder/sub/deeper/c.bin'])
+  })
+
+  it('under POST /sub/dir/ the folders go below sub/dir', async () => {
+    const c = await cli()
+    const res = await send(c, '/sub/dir/')
+    expect(res.status).toBe(201)
+    expect(files(c.dir)).toEqual(['sub/dir/folder/a.txt', 'sub/dir/folder/sub/b.txt', 'sub/dir/folder/sub/deeper/c.bin'])
+    const answer = res.json() as { files: Answer[] }
+    expect(answer.files.map((f) => f.name)).toEqual(['sub/dir/folder/a.txt', 'sub/dir/folder/sub/b.txt', 'sub/dir/folder/sub/deeper/c.bin'])
+    await expectStored(c, answer.files[1], { name: 'sub/dir/folder/sub/b.txt', originalName: 'folder/sub/b.txt', mimeType: 'text/plain', data: 'b' })
+  })
+
+  it('--flat keeps the base names only', async () => {
+    const c = await cli(['--flat'])
+    const res = await send(c, '/')
+    expect(res.status).toBe(201)
+    const answer = res.json() as { files: Answer[] }
+    expect(answer.files.map((f) => f.name)).toEqual(['a.txt', 'b.txt', 'c.bin'])
+    await expectStored(c, answer.files[0], { name: 'a.txt', originalName: 'folder/a.txt', mimeType: 'text/plain', data: 'a' })
+    await expectStored(c, answer.files[2], { name: 'c.bin', originalName: 'folder/sub/deeper/c.bin', mimeType: 'application/octet-stream', data: 'c' })
+    expect(files(c.dir)).toEqual(['a.txt', 'b.txt', 'c.bin'])
+    expect(readdirSync(c.dir).sort()).toEqual(['a.txt', 'b.txt', 'c.bin'])
+  })
+})
+
+describe('collisions', () => {
+  it('the same name twice gives a (1).txt; both files intact', async () => {
+    const c = await cli()
+    const r1 = await curl(['-F', `file=@${payload('c1/a.txt', 'first')}`, `${c.url}/`])
+    const r2 = await curl(['-T', payload('c2/a.txt', 'second'), `${c.url}/`])
+    const r3 = await curl(['-F', `file=@${payload('c3/a.txt', 'third')}`, `${c.url}/`])
+    await expectStored(c, r1.json().files[0], { name: 'a.txt', originalName: 'a.txt', mimeType: 'text/plain', data: 'first' })
+    await expectStored(c, r2.json().files[0], { name: 'a (1).txt', originalName: 'a.txt', mimeType: 'application/octet-stream', data: 'second' })
+    await expectStored(c, r3.json().files[0], { name: 'a (2).txt', originalName: 'a.txt', mimeType: 'text/plain', data: 'third' })
+    expect(files(c.dir)).toEqual(['a (1).txt', 'a (2).txt', 'a.txt'])
+  })
+
+  it('--overwrite replaces the file', async () => {
+    const c = await cli(['--overwrite'])
+    const r1 = await curl(['-T', payload('o1/a.txt', 'old content'), `${c.url}/`])
+    expect(r1.info.http_code).toBe(201)
+    const r2 = await curl(['-F', `file=@${payload('o2/a.txt', 'new')}`, `${c.url}/`])
+    expect(r2.info.http_code).toBe(201)
+    await expectStored(c, r2.json().files[0], { name: 'a.txt', originalName: 'a.txt', mimeType: 'text/plain', data: 'new' })
+    expect(readFileSync(path.join(c.dir, 'a.txt'), 'utf8')).toBe('new')
+    expect(files(c.dir)).toEqual(['a.txt'])
+  })
+
+  it('20 concurrent uploads of one name (PUT and multipart) give 20 distinct, intact files', async () => {
+    const c = await cli()
+    const bodies = Array.from({ length: 20 }, (_, i) => randomBytes(200_000 + i * 1000))
+    const sent = new Set(bodies.map((b) => sha256(b)))
+    expect(sent.size).toBe(20)
+    const results = await withTimeout(
+      Promise.all(
+        bodies.map(async (b, i) => {
+          let res: Response
+          if (i % 2 === 0) {
+            res = await fetch(`${c.url}/same.bin`, { method: 'PUT', body: bytes(b) })
+          } else {
+            const form = new FormData()
+            form.append('file', new Blob([bytes(b)]), 'same.bin')
+            res = await fetch(`${c.url}/`, { method: 'POST', body: form })
+          }
+          expect(res.status).toBe(201)
+          return ((await res.json()) as { files: Answer[] }).files[0]!
+        }),
+      ),
+      30_000,
+      '20 concurrent uploads',
+    )
+    const names = results.map((r) => r.name)
+    expect(new Set(names).size).toBe(20)
+    for (const n of names) expect(n).toMatch(/^same( \(\d+\))?\.bin$/)
+    for (const [i, r] of results.entries()) expect(r.sha256).toBe(sha256(bodies[i]!))
+    const onDisk = files(c.dir)
+    expect(onDisk.sort()).toEqual([...names].sort())
+    const hashes = await Promise.all(onDisk.map((f) => sha256File(path.join(c.dir, f))))
+    expect(new Set(hashes)).toEqual(sent)
+    noTemps(c)
+  })
+})
+
+describe('limits and filters', () => {
+  it('--max-file-size: -T over the limit is refused before the body (Expect: 100-continue gets the 413 right away)', async () => {
+    const c = await cli(['--max-file-size', '100kB'])
+    const file = payload('too-big.bin', randomBytes(2 * 1024 * 1024))
+    const r = await curl(['-v', '-H', 'Expect: 100-continue', '-T', file, `${c.url}/`])
+    expect(r.info.http_code).toBe(413)
+    expect(r.json().error.code).toBe('FILE_TOO_LARGE')
+    expect(r.stderr).not.toMatch(/^< HTTP\/1\.1 100/m)
+    expect(r.info.size_upload).toBe(0)
+    expect(files(c.dir)).toEqual([])
+    noTemps(c)
+    // Exactly at the limit is fine; the server is still up.
+    const ok = await curl(['-T', payload('just-right.bin', randomBytes(100_000)), `${c.url}/`])
+    expect(ok.info.http_code).toBe(201)
+    expect(files(c.dir)).toEqual(['just-right.bin'])
+  })
+
+  it('--max-file-size × --max-files: a multipart body announced over it is refused before it is sent', async () => {
+    const c = await cli(['--max-file-size', '100kB', '--max-files', '1'])
+    const file = payload('form-announced-too-big.bin', randomBytes(2 * 1024 * 1024))
+    const r = await curl(['-v', '-H', 'Expect: 100-continue', '-F', `file=@${file}`, `${c.url}/`])
+    expect(r.info.http_code).toBe(413)
+    expect(r.json().error.code).toBe('FILE_TOO_LARGE')
+    expect(r.stderr).not.toMatch(/^< HTTP\/1\.1 100/m)
+    expect(r.info.size_upload).toBe(0)
+    expect(files(c.dir)).toEqual([])
+    noTemps(c)
+  })
+
+  it('--max-file-size: -F over the limit is 413, leaves no file and no temp file, keeps the server up', async () => {
+    const c = await cli(['--max-file-size', '100kB'])
+    const r = await curl(['-F', `file=@${payload('form-too-big.bin', randomBytes(150_000))}`, `${c.url}/`])
+    expect(r.info.http_code).toBe(413)
+    expect(r.json().error.code).toBe('FILE_TOO_LARGE')
+    const failed = await c.waitForEvent((e) => e.event === 'failed')
+    expect(failed).toMatchObject({ client: '127.0.0.1', name: 'form-too-big.bin', code: 'FILE_TOO_LARGE' })
+    expect(files(c.dir)).toEqual([])
+    noTemps(c)
+    const exact = await curl(['-F', `file=@${payload('form-exact.bin', randomBytes(100_000))}`, `${c.url}/`])
+    expect(exact.info.http_code).toBe(201)
+    expect(files(c.dir)).toEqual(['form-exact.bin'])
+  })
+
+  it('--max-files 2 with 3 files: 413 TOO_MANY_FILES, the first two kept and listed', async () => {
+    const c = await cli(['--max-files', '2'])
+    const args = ['f1.txt', 'f2.txt', 'f3.txt'].flatMap((n) => ['-F', `file=@${payload(`mf/${n}`, `content of ${n}`)}`])
+    const r = await curl([...args, `${c.url}/`])
+    expect(r.info.http_code).toBe(413)
+    const body = r.json()
+    expect(body.error.code).toBe('TOO_MANY_FILES')
+    expect(body.files).toHaveLength(2)
+    await expectStored(c, body.files[0], { name: 'f1.txt', originalName: 'f1.txt', mimeType: 'text/plain', data: 'content of f1.txt' })
+    await expectStored(c, body.files[1], { name: 'f2.txt', originalName: 'f2.txt', mimeType: 'text/plain', data: 'content of f2.txt' })
+    expect(files(c.dir)).toEqual(['f1.txt', 'f2.txt'])
+    noTemps(c)
+  })
+
+  it('--allow image/*,.pdf: a .txt sent as text/plain is 415, a .pdf and an image are stored', async () => {
+    const c = await cli(['--allow', 'image/*,.pdf'])
+    const txt = await curl(['-F', `file=@${payload('al/notes.txt', 'plain text')};type=text/plain`, `${c.url}/`])
+    expect(txt.info.http_code).toBe(415)
+    expect(txt.json().error.code).toBe('TYPE_NOT_ALLOWED')
+    const putTxt = await curl(['-T', payload('al/put-notes.txt', 'plain text'), '-H', 'Content-Type: text/plain', `${c.url}/`])
+    expect(putTxt.info.http_code).toBe(415)
+    expect(files(c.dir)).toEqual([])
+    noTemps(c)
+
+    const pdf = await curl(['-F', `file=@${payload('al/doc.pdf', '%PDF-1.4 fake')};type=application/octet-stream`, `${c.url}/`])
+    expect(pdf.info.http_code).toBe(201)
+    await expectStored(c, pdf.json().files[0], { name: 'doc.pdf', originalName: 'doc.pdf', mimeType: 'application/octet-stream', data: '%PDF-1.4 fake' })
+    const img = await curl(['-F', `file=@${payload('al/pic.bin', 'not really png')};type=image/png`, `${c.url}/`])
+    expect(img.info.http_code).toBe(201)
+    const putPdf = await curl(['-T', payload('al/PUT.PDF', 'upper'), `${c.url}/`])
+    expect(putPdf.info.http_code).toBe(201)
+    expect(files(c.dir)).toEqual(['PUT.PDF', 'doc.pdf', 'pic.bin'])
+  })
+})
+
+describe('answers and modes', () => {
+  it('Accept: text/html gets an HTML result page', async () => {
+    const c = await cli()
+    const r = await curl(['-H', 'Accept: text/html,application/xhtml+xml,*/*;q=0.8', '-F', `file=@${payload('html/page.txt', 'for a browser')}`, `${c.url}/`])
+    expect(r.info.http_code).toBe(201)
+    expect(r.info.content_type).toMatch(/^text\/html/)
+    expect(r.body).toMatch(/^<!doctype html>/i)
+    expect(r.body).toContain('page.txt')
+    expect(readFileSync(path.join(c.dir, 'page.txt'), 'utf8')).toBe('for a browser')
+  })
+
+  it('--once exits 0 after the first request that stored a file', async () => {
+    const c = await cli(['--once'])
+    // A request that stores nothing does not count.
+    const page = await curl([`${c.url}/`])
+    expect(page.info.http_code).toBe(200)
+    const none = await curl(['-F', 'x=y', `${c.url}/`])
+    expect(none.info.http_code).toBe(400)
+    expect(c.proc.exitCode).toBeNull()
+    const r = await curl(['-F', `file=@${payload('once/a.txt', 'once')}`, '-F', `file=@${payload('once/b.txt', 'twice')}`, `${c.url}/`])
+    expect(r.info.http_code).toBe(201)
+    expect(await withTimeout(c.exited, 10_000, '--once exit')).toBe(0)
+    expect(files(c.dir)).toEqual(['a.txt', 'b.txt'])
+    expect(c.events[c.events.length - 1]).toEqual({ event: 'closed', files: 2, bytes: 9 })
+  })
+
+  it('--stdout writes the first file to standard output, nothing to --dir, and exits 0', async () => {
+    const c = await cli(['--stdout'], { json: false })
+    const chunks: Buffer[] = []
+    c.proc.stdout!.on('data', (d: Buffer) => chunks.push(d))
+    const data = trickyBinary('stdout')
+    const r = await curl(['-T', payload('to-stdout.bin', data), `${c.url}/`])
+    expect(r.info.http_code).toBe(201)
+    expect(r.json().files[0]).toMatchObject({ size: data.length, sha256: sha256(data) })
+    expect(await withTimeout(c.exited, 10_000, '--stdout exit')).toBe(0)
+    expect(Buffer.concat(chunks).equals(data)).toBe(true)
+    expect(walkable(c.dir)).toEqual([])
+  })
+
+  it('--stdout with a multipart form of two files writes only the first one', async () => {
+    const c = await cli(['--stdout'], { json: false })
+    const chunks: Buffer[] = []
+    c.proc.stdout!.on('data', (d: Buffer) => chunks.push(d))
+    const first = randomBytes(300_000)
+    const r = await curl(['-F', `file=@${payload('so/first.bin', first)}`, '-F', `file=@${payload('so/second.bin', 'second')}`, `${c.url}/`])
+    expect(r.info.http_code).toBe(201)
+    expect(await withTimeout(c.exited, 10_000, '--stdout exit')).toBe(0)
+    expect(sha256(Buffer.concat(chunks))).toBe(sha256(first))
+    expect(walkable(c.dir)).toEqual([])
+  })
+
+  it('without --json, stdout has one stored path per line, as --dir was given', async () => {
+    const c = await cli([], { json: false, relativeDir: 'in' })
+    const r1 = await curl(['-T', payload('plain/one.txt', '1'), `${c.url}/`])
+    const r2 = await curl(['-F', `file=@${payload('plain/two.txt', '2')}`, '-F', `file=@${payload('plain2/one.txt', '3')}`, `${c.url}/sub/`])
+    expect(r1.info.http_code).toBe(201)
+    expect(r2.info.http_code).toBe(201)
+    expect(await c.stop()).toBe(0)
+    const lines = c.stdout().split('\n')
+    expect(lines.pop()).toBe('')
+    expect(lines.sort()).toEqual(['in/one.txt', 'in/sub/one.txt', 'in/sub/two.txt'])
+    expect(files(c.dir)).toEqual(['one.txt', 'sub/one.txt', 'sub/two.txt'])
+  })
+})
+
+/** Entries under `dir` (the folder itself may or may not exist). */
+function walkable(dir: string): string[] {
+  try {
+    return readdirSync(dir, { recursive: true }) as string[]
+  } catch {
+    return []
+  }
+}
