@@ -103,15 +103,18 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv).then(
-  (code) => {
-    process.exitCode = code
-    // Leftover keep-alive sockets or timers must not hold the process once we are done.
-    process.stdout.write('', () => process.exit(code))
-  },
-  (err: unknown) => {
-    if (process.env.DEBUG) process.stderr.write(`${(err as Error).stack ?? String(err)}\n`)
-    else process.stderr.write(`upload-recv: internal error: ${(err as Error).message} (rerun with DEBUG=1 for details)\n`)
-    process.exit(1)
-  },
-)
+/** A bug of ours: one line and a hint, not a stack trace (unless DEBUG is set). */
+function internalError(err: unknown): never {
+  if (process.env.DEBUG) process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`)
+  else process.stderr.write(`upload-recv: internal error: ${(err as Error)?.message ?? String(err)} (rerun with DEBUG=1 for details)\n`)
+  process.exit(1)
+}
+// Also for what escapes main()'s promise: a throw in a socket or timer callback.
+process.on('uncaughtException', internalError)
+process.on('unhandledRejection', internalError)
+
+main(process.argv).then((code) => {
+  process.exitCode = code
+  // Leftover keep-alive sockets or timers must not hold the process once we are done.
+  process.stdout.write('', () => process.exit(code))
+}, internalError)

@@ -35,12 +35,13 @@ export async function run(config: Config, io: RunIO): Promise<number> {
 
   const terminal = config.quiet ? null : createTerminalReporter({ out: io.stderr, env: io.env })
   const reporters: Reporter[] = []
-  if (config.json) reporters.push(createJsonReporter(io.stdout))
-  else if (!config.stdout) {
-    const paths = createPathReporter(io.stdout)
-    // stdout on the same terminal as the live block: print around it, not through it.
+  const data = config.json ? createJsonReporter(io.stdout) : config.stdout ? null : createPathReporter(io.stdout)
+  if (data) {
+    // stdout on the same terminal as the live block: print around it, not through it. Only for
+    // events that print something: wrapping progress too would clear the block at every chunk.
     const viaTerminal = terminal && io.stdout.isTTY === true && io.stderr.isTTY === true
-    reporters.push(viaTerminal ? { emit: (e) => terminal.outside(() => paths.emit(e)) } : paths)
+    const quiet = (e: UploadEvent) => e.type === 'started' || e.type === 'progress'
+    reporters.push(viaTerminal ? { emit: (e) => (quiet(e) ? undefined : terminal.outside(() => data.emit(e))) } : data)
   }
   if (terminal) reporters.push(terminal)
   let files = 0
@@ -69,7 +70,7 @@ export async function run(config: Config, io: RunIO): Promise<number> {
     if (why && terminal) {
       terminal.line(
         busy > 0
-          ? `${why}: no new connections; waiting for ${busy} upload${busy === 1 ? '' : 's'} to finish. Press Ctrl-C again to abort ${busy === 1 ? 'it' : 'them'}.`
+          ? `${why}: no new connections; waiting for ${busy} upload${busy === 1 ? '' : 's'} to finish. Press Ctrl-C again to abort ${busy === 1 ? 'it' : 'them'}${why === 'Ctrl-C' ? '' : ` (or send ${why} again)`}.`
           : `${why}: stopping.`,
       )
     }
@@ -135,8 +136,13 @@ export async function run(config: Config, io: RunIO): Promise<number> {
       void stopGracefully(sig === 'SIGINT' ? 'Ctrl-C' : sig)
       return
     }
+    const busy = listener!.busy
     listener!.abort()
     store.removeTemps()
+    if (terminal && busy > 0) {
+      const name = sig === 'SIGINT' ? 'Ctrl-C' : sig
+      terminal.line(`${name} again: aborted ${busy} upload${busy === 1 ? '' : 's'}; ${busy === 1 ? 'its' : 'their'} partial data was removed.`)
+    }
     finish(130)
   }
   io.signals.on('SIGINT', onSignal)
@@ -160,7 +166,7 @@ async function prepareDir(dir: string): Promise<string> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'EEXIST' || code === 'ENOTDIR') throw new StartupError(`--dir ${dir} is not a folder; point --dir at a folder.`)
-    if (code === 'EACCES' || code === 'EPERM') throw new StartupError(`cannot create --dir ${dir}: permission denied.`)
+    if (code === 'EACCES' || code === 'EPERM') throw new StartupError(`cannot create --dir ${dir}: permission denied; choose a folder you can write to.`)
     throw new StartupError(`cannot create --dir ${dir}: ${(err as Error).message}`)
   }
   const st = await fs.stat(abs)
@@ -178,7 +184,9 @@ async function readTls(certFile: string, keyFile: string): Promise<{ cert: Buffe
     try {
       return await fs.readFile(file)
     } catch (err) {
-      throw new StartupError(`${flag} ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? 'error'}).`)
+      throw new StartupError(
+        `${flag} ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? 'error'}); check the path and that you may read the file.`,
+      )
     }
   }
   const cert = await read('--tls-cert', certFile)

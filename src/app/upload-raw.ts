@@ -17,7 +17,10 @@ export async function receiveRaw(ctx: AppContext, req: Request, res: Response): 
   const announced = req.framing.kind === 'length' ? req.framing.length : req.framing.kind === 'none' ? 0 : null
   // Refused before a body byte is read, so an `Expect: 100-continue` client never sends it.
   if (announced !== null && announced > config.maxFileSize) {
-    throw new HttpError('FILE_TOO_LARGE', `The file is larger than the limit of ${formatSize(config.maxFileSize)}.`)
+    const err = new HttpError('FILE_TOO_LARGE', `The file is larger than the limit of ${formatSize(config.maxFileSize)}.`)
+    // Refused before receiveFile: still a failed upload for the terminal's ✖ line and --json (SPEC §6).
+    ctx.reporter.emit({ type: 'failed', id: 0, client: req.remoteAddress, name: segments.join('/'), code: err.code, message: err.message })
+    throw err
   }
   const originalName = isFolder ? '' : (decoded.split(/[\\/]/).pop() ?? '')
   const file = await receiveFile(ctx, req.body, {

@@ -22,12 +22,41 @@ export async function renderBanner(info: BannerInfo, c: ChalkInstance): Promise<
   ]
   const first = info.urls[0]
   if (info.qr && first) {
-    // `small` packs two modules per character cell: a 33-module code fits an 80×24 terminal.
-    const code = await QRCode.toString(withToken(first, info.token), { type: 'terminal', small: true, errorCorrectionLevel: 'L' })
-    lines.push(code.replace(/\n+$/, ''))
+    lines.push(await renderQr(withToken(first, info.token), c.level > 0))
     lines.push(c.dim('  Scan to open the upload page. Ctrl-C stops.'))
   } else {
     lines.push(c.dim('  Ctrl-C stops.'))
   }
   return lines.join('\n') + '\n'
+}
+
+/**
+ * Two modules per character cell with a one-module light border: a 33-module code (a LAN URL with a
+ * token) is 35 columns by 18 rows, so it fits an 80×24 terminal with the lines around it.
+ * In colour it is drawn black on white, which scans on any terminal theme (qrcode's `small` mode).
+ * Without colour (NO_COLOR, FORCE_COLOR=0) light modules are drawn as glyphs in the terminal's own
+ * text colour: right on the usual light-on-dark terminal, inverted on a light one (phones' scanners
+ * read both).
+ */
+export async function renderQr(text: string, colour: boolean): Promise<string> {
+  if (colour) {
+    const code = await QRCode.toString(text, { type: 'terminal', small: true, errorCorrectionLevel: 'L' })
+    // The renderer ends with a newline and a row that only holds colour codes: drop that empty row.
+    return code.replace(/\n(?:\x1b\[[0-9;]*m)*$/, '').replace(/\n+$/, '')
+  }
+  const { modules } = QRCode.create(text, { errorCorrectionLevel: 'L' })
+  const size = modules.size
+  const light = (x: number, y: number) => x < 0 || y < 0 || x >= size || y >= size || !modules.get(y, x)
+  const rows: string[] = []
+  for (let y = -1; y < size + 1; y += 2) {
+    let row = ''
+    for (let x = -1; x <= size; x++) {
+      const top = light(x, y)
+      // The row under the border is outside the border: no glyph (the terminal's background).
+      const bottom = y + 1 <= size && light(x, y + 1)
+      row += top && bottom ? '█' : top ? '▀' : bottom ? '▄' : ' '
+    }
+    rows.push(row)
+  }
+  return rows.join('\n')
 }

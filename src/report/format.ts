@@ -3,35 +3,124 @@ import { formatSize } from '../size.js'
 
 export { formatSize }
 
+// Whole escape sequences first (CSI incl. the 8-bit form, OSC, other two-byte ESC forms), so a name
+// like `\x1b[31mred` shows as `red`, not `[31mred`; then any stray control character.
+// eslint-disable-next-line no-control-regex
+const ESCAPES = /(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?|\x1b\][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)|\x1b[ -/]*[0-~]?/g
+// eslint-disable-next-line no-control-regex
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g
+
 /** A client-supplied name must not be able to move the cursor or recolour the terminal. */
 export function stripControl(s: string): string {
-  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, '')
+  return s.replace(ESCAPES, '').replace(CONTROLS, '')
+}
+
+/** `::ffff:192.168.1.23` (an IPv4 client of a `::` bind) reads as `192.168.1.23`. */
+export function displayClient(address: string): string {
+  return address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '')
 }
 
 export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.max(0, Math.round(ms))} ms`
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`
+  if (ms < 999.5) return `${Math.max(0, Math.round(ms))} ms`
+  if (ms < 59_950) return `${(ms / 1000).toFixed(1)} s`
   const s = Math.round(ms / 1000)
   if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`
   return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`
 }
 
+const UNITS = ['B', 'kB', 'MB', 'GB', 'TB', 'PB']
+
+/**
+ * Three significant digits (`721 kB`, `4.98 MB`, `12.3 MB`): for numbers that change while people
+ * watch, where `720.9 kB` → `786.43 kB` would only jitter. Same units as formatSize.
+ */
+export function formatSizeShort(size: number): string {
+  let n = Math.max(0, size)
+  let i = 0
+  while (n >= 999.5 && i < UNITS.length - 1) {
+    n /= 1000
+    i++
+  }
+  const decimals = i === 0 || n >= 99.95 ? 0 : n >= 9.995 ? 1 : 2
+  return `${Number(n.toFixed(decimals))} ${UNITS[i]}`
+}
+
 export function formatRate(bytes: number, ms: number): string {
   if (ms <= 0) return ''
-  return `${formatSize(Math.round((bytes * 1000) / ms))}/s`
+  return `${formatSizeShort((bytes * 1000) / ms)}/s`
 }
 
-/** Time left at the average rate so far; '' until there is something to go on. */
+/** Time left at the average rate so far, in whole seconds; '' until there is something to go on. */
 export function formatEta(done: number, total: number, ms: number): string {
   if (done <= 0 || ms < 250 || done >= total) return ''
-  return formatDuration(((total - done) * ms) / done)
+  const left = ((total - done) * ms) / done
+  return left < 59_500 ? `${Math.max(1, Math.round(left / 1000))} s` : formatDuration(left)
 }
 
-/** Cuts `s` to `width` columns (code points), with an ellipsis in the middle to keep the extension. */
+const ZERO_WIDTH = /^[\p{Mn}\p{Me}\p{Cf}\u200b\ufe00-\ufe0f]$/u
+const EMOJI = /^\p{Emoji_Presentation}$/u
+
+/** Terminal columns one code point takes: 0 for combining marks, 2 for East Asian wide and emoji. */
+export function charWidth(ch: string): number {
+  const cp = ch.codePointAt(0) ?? 0
+  if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) return 0
+  if (cp < 0x300) return 1
+  if (ZERO_WIDTH.test(ch)) return 0
+  if (
+    (cp >= 0x1100 && cp <= 0x115f) ||
+    (cp >= 0x2e80 && cp <= 0x303e) ||
+    (cp >= 0x3041 && cp <= 0x33ff) ||
+    (cp >= 0x3400 && cp <= 0x4dbf) ||
+    (cp >= 0x4e00 && cp <= 0x9fff) ||
+    (cp >= 0xa000 && cp <= 0xa4cf) ||
+    (cp >= 0xac00 && cp <= 0xd7a3) ||
+    (cp >= 0xf900 && cp <= 0xfaff) ||
+    (cp >= 0xfe30 && cp <= 0xfe4f) ||
+    (cp >= 0xff00 && cp <= 0xff60) ||
+    (cp >= 0xffe0 && cp <= 0xffe6) ||
+    (cp >= 0x20000 && cp <= 0x3fffd) ||
+    EMOJI.test(ch)
+  ) {
+    return 2
+  }
+  return 1
+}
+
+// eslint-disable-next-line no-control-regex
+const SGR = /\x1b\[[0-9;]*m/g
+
+/** Columns `s` takes on a terminal, ignoring colour sequences. */
+export function displayWidth(s: string): number {
+  let n = 0
+  for (const ch of s.replace(SGR, '')) n += charWidth(ch)
+  return n
+}
+
+/**
+ * Cuts `s` to at most `width` terminal columns, with an ellipsis in the middle so the end of the
+ * name (its extension, a counter like ` (2)`) stays visible.
+ */
 export function fitWidth(s: string, width: number): string {
+  if (displayWidth(s) <= width) return s
   const chars = [...s]
-  if (chars.length <= width) return s
-  if (width <= 1) return chars.slice(0, Math.max(0, width)).join('')
-  const tail = Math.min(Math.floor((width - 1) / 3), 12)
-  return chars.slice(0, width - 1 - tail).join('') + '…' + chars.slice(chars.length - tail).join('')
+  if (width <= 1) return width === 1 ? '…' : ''
+  const tailRoom = Math.min(Math.floor((width - 1) / 3), 12)
+  const headRoom = width - 1 - tailRoom
+  let head = ''
+  let used = 0
+  for (const ch of chars) {
+    const w = charWidth(ch)
+    if (used + w > headRoom) break
+    head += ch
+    used += w
+  }
+  let tail = ''
+  used = 0
+  for (let i = chars.length - 1; i >= 0; i--) {
+    const w = charWidth(chars[i]!)
+    if (used + w > tailRoom) break
+    tail = chars[i]! + tail
+    used += w
+  }
+  return head + '…' + tail
 }

@@ -4,10 +4,20 @@
 import { Chalk, supportsColorStderr, type ChalkInstance } from 'chalk'
 import type { Writable } from 'node:stream'
 import type { Reporter, UploadEvent } from './events.js'
-import { fitWidth, formatDuration, formatEta, formatRate, formatSize, stripControl } from './format.js'
+import {
+  displayClient,
+  displayWidth,
+  fitWidth,
+  formatDuration,
+  formatEta,
+  formatRate,
+  formatSize,
+  formatSizeShort,
+  stripControl,
+} from './format.js'
 
 export interface TerminalOptions {
-  out: Writable & { isTTY?: boolean; columns?: number }
+  out: Writable & { isTTY?: boolean; columns?: number; rows?: number }
   env: NodeJS.ProcessEnv
 }
 
@@ -33,7 +43,7 @@ export function colorLevel(env: NodeJS.ProcessEnv, isTTY: boolean): 0 | 1 | 2 | 
     const n = Number(env.FORCE_COLOR)
     return Number.isInteger(n) && n >= 0 && n <= 3 ? (n as 0 | 1 | 2 | 3) : 1
   }
-  if (!isTTY) return 0
+  if (!isTTY || env.TERM === 'dumb') return 0
   return supportsColorStderr ? supportsColorStderr.level : 1
 }
 
@@ -47,7 +57,8 @@ interface Upload {
 
 export function createTerminalReporter(opts: TerminalOptions): TerminalReporter {
   const { out } = opts
-  const live = out.isTTY === true
+  // A dumb terminal (Emacs shell, some CI consoles) has no cursor movement: plain lines there too.
+  const live = out.isTTY === true && opts.env.TERM !== 'dumb'
   const c = new Chalk({ level: colorLevel(opts.env, live) })
   const startedAt = Date.now()
   const clients = new Set<string>()
@@ -59,12 +70,51 @@ export function createTerminalReporter(opts: TerminalOptions): TerminalReporter 
   let timer: NodeJS.Timeout | null = null
   let closed = false
 
-  const width = () => Math.max(20, (out.columns ?? 80) - 1)
+  // One column short of the edge: a line that fills the last column leaves the cursor in a
+  // pending-wrap state that terminals treat differently.
+  const width = () => Math.max(20, (out.columns || 80) - 1)
+  // The block must fit on the screen, or moving up over it would stop at the top and leave copies.
+  const maxLines = () => Math.max(1, (out.rows || 24) - 2)
 
   /** Moves to the top of the live block and clears it, so what follows replaces it. */
   const clearBlock = () => (drawnRows > 0 ? `\x1b[${drawnRows}A\r\x1b[J` : '')
 
-  const clientLines = (): string[] => {
+  /** `↑ client  name +n  done / total  pct%  eta left  rate`, never wider than the terminal. */
+  const clientLine = (client: string, list: Upload[], now: number): string => {
+    const current = list[list.length - 1]!
+    const done = list.reduce((n, u) => n + u.bytes, 0)
+    const known = list.every((u) => u.total !== null)
+    const total = known ? list.reduce((n, u) => n + u.total!, 0) : null
+    const ms = now - Math.min(...list.map((u) => u.started))
+    const more = list.length > 1 ? ` +${list.length - 1}` : ''
+    const rate = formatRate(done, ms)
+    let pct = ''
+    let eta = ''
+    if (total !== null && total > 0) {
+      pct = `${Math.min(100, Math.floor((done * 100) / total))}%`
+      eta = formatEta(done, total, ms)
+    }
+    const size = total !== null && total > 0 ? `${formatSizeShort(done)} / ${formatSize(total)}` : formatSizeShort(done)
+    const head = `↑ ${client}  `
+    const name = stripControl(current.name)
+    // The name gets whatever the numbers leave; on a narrow terminal the least useful numbers go first.
+    const tails = [
+      [size, pct, eta && `${eta} left`, rate],
+      [size, pct, rate],
+      [formatSizeShort(done), pct, rate],
+      [formatSizeShort(done), pct],
+    ].map((parts) => `${more}  ${parts.filter(Boolean).join('  ')}`)
+    let line = ''
+    for (const tail of tails) {
+      const room = width() - displayWidth(head) - displayWidth(tail)
+      line = head + fitWidth(name, Math.max(8, room)) + tail
+      if (room >= 8) break
+    }
+    line = fitWidth(line, width())
+    return c.cyan('↑') + line.slice(1)
+  }
+
+  const blockLines = (): string[] => {
     const byClient = new Map<string, Upload[]>()
     for (const u of active.values()) {
       const list = byClient.get(u.client) ?? []
@@ -72,34 +122,33 @@ export function createTerminalReporter(opts: TerminalOptions): TerminalReporter 
       byClient.set(u.client, list)
     }
     const now = Date.now()
-    const lines: string[] = []
-    for (const [client, list] of byClient) {
-      const current = list[list.length - 1]!
-      const done = list.reduce((n, u) => n + u.bytes, 0)
-      const known = list.every((u) => u.total !== null)
-      const total = known ? list.reduce((n, u) => n + u.total!, 0) : null
-      const ms = now - Math.min(...list.map((u) => u.started))
-      const more = list.length > 1 ? ` +${list.length - 1}` : ''
-      let stats = formatSize(done)
-      if (total !== null && total > 0) {
-        const pct = Math.min(100, Math.floor((done * 100) / total))
-        const eta = formatEta(done, total, ms)
-        stats += ` / ${formatSize(total)}  ${pct}%${eta ? `  ${eta} left` : ''}`
-      }
-      const rate = formatRate(done, ms)
-      const fixed = `${c.cyan('↑')} ${client}  `
-      const tail = `${more}  ${stats}${rate ? `  ${rate}` : ''}`
-      // The name gets whatever width the numbers leave, so the line never wraps.
-      const room = width() - visible(fixed) - visible(tail)
-      lines.push(fixed + fitWidth(stripControl(current.name), Math.max(8, room)) + tail)
+    const entries = [...byClient]
+    const max = maxLines()
+    const shown = entries.length > max ? entries.slice(0, max - 1) : entries
+    const lines = shown.map(([client, list]) => clientLine(client, list, now))
+    if (shown.length < entries.length) {
+      const rest = entries.length - shown.length
+      lines.push(c.dim(`  … and ${rest} more client${rest === 1 ? '' : 's'}`))
     }
     return lines
   }
 
+  /**
+   * Redraws the block in place: one write, each row overwritten then cleared to its end, so the
+   * block is never blank on screen. With a permanent line, the block is cleared first and the line
+   * takes its place, the block following below it.
+   */
   const draw = (permanent = '') => {
     if (closed) return
-    const lines = clientLines()
-    out.write(clearBlock() + permanent + lines.map((l) => l + '\n').join(''))
+    const lines = blockLines()
+    let s: string
+    if (permanent) {
+      // With no block drawn, `\r` still matters: it puts the line over a `^C` the terminal echoed.
+      s = (drawnRows > 0 ? clearBlock() : '\r') + permanent + lines.map((l) => l + '\n').join('')
+    } else {
+      s = (drawnRows > 0 ? `\x1b[${drawnRows}A\r` : '') + lines.map((l) => l + '\x1b[K\n').join('') + '\x1b[J'
+    }
+    out.write(s)
     drawnRows = lines.length
   }
 
@@ -117,11 +166,11 @@ export function createTerminalReporter(opts: TerminalOptions): TerminalReporter 
     else out.write(text + '\n')
   }
 
-  if (live) {
-    // A narrower terminal re-wraps what we drew; redraw so the block is counted in the new width.
-    const onResize = () => draw()
-    ;(out as NodeJS.WriteStream).on?.('resize', onResize)
-  }
+  // Every line is cut to the current width, so after a resize one redraw at the new width puts the
+  // block back in order (terminals that re-wrap on resize may leave one stale copy above it).
+  const onResize = () => draw()
+  const tty = out as Partial<NodeJS.WriteStream>
+  if (live) tty.on?.('resize', onResize)
 
   return {
     chalk: c,
@@ -131,15 +180,16 @@ export function createTerminalReporter(opts: TerminalOptions): TerminalReporter 
       out.write(clearBlock())
       drawnRows = 0
       write()
-      draw()
+      // Not at once: a finished upload's own line usually follows and redraws the block.
+      schedule()
     },
     emit(e: UploadEvent) {
       switch (e.type) {
         case 'started':
           clients.add(e.client)
-          active.set(e.id, { client: e.client, name: e.name, total: e.total, bytes: 0, started: Date.now() })
+          active.set(e.id, { client: displayClient(e.client), name: e.name, total: e.total, bytes: 0, started: Date.now() })
           if (live) schedule()
-          else out.write(`↑ ${e.client}  ${stripControl(e.name)}${e.total !== null ? `  ${formatSize(e.total)}` : ''}\n`)
+          else out.write(`↑ ${displayClient(e.client)}  ${stripControl(e.name)}${e.total !== null ? `  ${formatSize(e.total)}` : ''}\n`)
           return
         case 'progress': {
           const u = active.get(e.id)
@@ -154,14 +204,15 @@ export function createTerminalReporter(opts: TerminalOptions): TerminalReporter 
           const rate = formatRate(e.size, e.ms)
           const from = stripControl(e.originalName || e.name)
           emitLine(
-            `${c.green('✔')} ${e.client}  ${from} → ${c.bold(stripControl(e.path))}  ${formatSize(e.size)}  ${formatDuration(e.ms)}${rate ? `  ${rate}` : ''}`,
+            `${c.green('✔')} ${displayClient(e.client)}  ${from} → ${c.bold(stripControl(e.path))}  ${formatSize(e.size)}  ${formatDuration(e.ms)}${rate ? `  ${rate}` : ''}`,
           )
           return
         }
         case 'failed':
           active.delete(e.id)
+          clients.add(e.client)
           failures++
-          emitLine(`${c.red('✖')} ${e.client}  ${stripControl(e.name)}  ${c.red(e.code)}  ${c.dim(stripControl(e.message))}`)
+          emitLine(`${c.red('✖')} ${displayClient(e.client)}  ${stripControl(e.name)}  ${c.red(e.code)}  ${c.dim(stripControl(e.message))}`)
           return
         default:
           return
@@ -178,12 +229,7 @@ export function createTerminalReporter(opts: TerminalOptions): TerminalReporter 
       if (live && drawnRows > 0) out.write(clearBlock())
       drawnRows = 0
       closed = true
+      if (live) tty.off?.('resize', onResize)
     },
   }
-}
-
-// eslint-disable-next-line no-control-regex
-const ANSI = /\x1b\[[0-9;]*m/g
-function visible(s: string): number {
-  return [...s.replace(ANSI, '')].length
 }

@@ -1,0 +1,269 @@
+// Lifecycle (SPEC §7): the first Ctrl-C lets running uploads finish, the second aborts them (130),
+// an idle server stops at once; --quiet; and the startup failures people hit, each one clear line.
+import { spawn } from 'node:child_process'
+import { createHash, randomBytes } from 'node:crypto'
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import net from 'node:net'
+import path from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { BIN, removeDir, startCli, tmpDir, withTimeout, type Cli } from '../helpers/cli.js'
+
+const dirs: string[] = []
+const clis: Cli[] = []
+const servers: net.Server[] = []
+afterAll(async () => {
+  for (const c of clis) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL')
+  for (const s of servers) await new Promise<void>((r) => s.close(() => r()))
+  for (const d of dirs) removeDir(d)
+})
+function scratch(): string {
+  const d = tmpDir('upload-recv-sig-')
+  dirs.push(d)
+  return d
+}
+async function cli(args: string[] = [], opts: { json?: boolean } = {}): Promise<Cli> {
+  const c = await startCli(args, { dir: path.join(scratch(), 'in'), ...opts })
+  clis.push(c)
+  return c
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+async function until(fn: () => boolean, ms: number, label: string, detail = () => ''): Promise<void> {
+  const end = Date.now() + ms
+  while (!fn()) {
+    if (Date.now() > end) throw new Error(`not within ${ms} ms: ${label}\n${detail()}`)
+    await sleep(20)
+  }
+}
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+
+/** Every file under `dir`, relative, temp files included. */
+function allFiles(dir: string): string[] {
+  if (!existsSync(dir)) return []
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+}
+const temps = (dir: string) => allFiles(dir).filter((f) => /(^|\/)\.upload-recv-.*\.part$/.test(f))
+
+/** A raw PUT whose body the test feeds by hand, so an upload is reliably "in flight". */
+async function slowPut(port: number, name: string, data: Buffer) {
+  const sock = net.connect({ host: '127.0.0.1', port })
+  sock.on('error', () => {})
+  await withTimeout(new Promise((r) => sock.once('connect', r)), 5_000, 'connect')
+  let reply = ''
+  let closed = false
+  sock.on('data', (d: Buffer) => (reply += d.toString('latin1')))
+  sock.on('close', () => (closed = true))
+  sock.write(`PUT /${name} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${data.length}\r\n\r\n`)
+  return {
+    sock,
+    reply: () => reply,
+    closed: () => closed,
+    async send(from: number, to: number, gapMs = 5) {
+      for (let off = from; off < to; off += 8192) {
+        if (sock.destroyed) return
+        sock.write(data.subarray(off, Math.min(to, off + 8192)))
+        await sleep(gapMs)
+      }
+    },
+  }
+}
+
+async function refused(port: number): Promise<boolean> {
+  return withTimeout(
+    new Promise<boolean>((resolve) => {
+      const s = net.connect({ host: '127.0.0.1', port })
+      s.on('connect', () => {
+        s.destroy()
+        resolve(false)
+      })
+      s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED'))
+    }),
+    3_000,
+    'connect attempt',
+  )
+}
+
+describe('signals', () => {
+  it('first Ctrl-C: says 1 upload is running, refuses new connections, the upload finishes intact (201), exit 0, `closed` last', async () => {
+    const c = await cli()
+    const data = randomBytes(256 * 1024)
+    const up = await slowPut(c.port, 'keep.bin', data)
+    await up.send(0, 64 * 1024)
+    await until(() => c.stderr().includes('↑ 127.0.0.1  keep.bin  262.14 kB'), 5_000, 'start line', c.stderr)
+
+    c.proc.kill('SIGINT')
+    await until(() => /Ctrl-C: .*waiting for 1 upload to finish/.test(c.stderr()), 5_000, 'the Ctrl-C notice', c.stderr)
+    expect(c.stderr()).toContain('Press Ctrl-C again to abort it.')
+    expect(await refused(c.port)).toBe(true)
+    expect(c.proc.exitCode).toBeNull()
+
+    await up.send(64 * 1024, data.length)
+    await until(() => /\r\n\r\n\{.*\}/s.test(up.reply()), 5_000, 'the answer', up.reply)
+    expect(up.reply()).toMatch(/^HTTP\/1\.1 201 /)
+    const body = JSON.parse(up.reply().slice(up.reply().indexOf('\r\n\r\n') + 4)) as { files: Array<{ name: string; sha256: string }> }
+    expect(body.files[0]).toMatchObject({ name: 'keep.bin', sha256: sha(data) })
+    up.sock.destroy()
+
+    expect(await withTimeout(c.exited, 5_000, 'exit after the upload')).toBe(0)
+    expect(sha(readFileSync(path.join(c.dir, 'keep.bin')))).toBe(sha(data))
+    expect(temps(c.dir)).toEqual([])
+    expect(c.events.map((e) => e.event)).toEqual(['listening', 'stored', 'closed'])
+    expect(c.events.at(-1)).toEqual({ event: 'closed', files: 1, bytes: data.length })
+    expect(c.stderr()).toMatch(/✔ 127\.0\.0\.1 {2}keep\.bin → .*keep\.bin {2}262\.14 kB/)
+    expect(c.stderr()).toMatch(/Done: 1 file, 262\.14 kB from 1 client in .*\.\n$/)
+  })
+
+  it('second Ctrl-C during an upload: aborts it, exit 130, no temp file and no final file left', async () => {
+    const c = await cli()
+    const data = randomBytes(512 * 1024)
+    const up = await slowPut(c.port, 'cut.bin', data)
+    await up.send(0, 128 * 1024)
+    await until(() => temps(c.dir).length === 1, 5_000, 'the temp file appears', () => allFiles(c.dir).join(', '))
+
+    c.proc.kill('SIGINT')
+    await until(() => c.stderr().includes('waiting for 1 upload'), 5_000, 'first notice', c.stderr)
+    c.proc.kill('SIGINT')
+    expect(await withTimeout(c.exited, 5_000, 'exit after the second Ctrl-C')).toBe(130)
+    await until(() => up.closed(), 3_000, 'the client sees the connection closed')
+
+    expect(allFiles(c.dir)).toEqual([])
+    expect(c.stderr()).toContain('Ctrl-C again: aborted 1 upload; its partial data was removed.')
+    expect(c.events.at(-1)).toEqual({ event: 'closed', files: 0, bytes: 0 })
+    expect(c.events.some((e) => e.event === 'stored')).toBe(false)
+  })
+
+  it('SIGTERM with nothing in flight (an idle keep-alive connection open): exit 0 at once', async () => {
+    const c = await cli()
+    const sock = net.connect({ host: '127.0.0.1', port: c.port })
+    sock.on('error', () => {})
+    let reply = ''
+    let closed = false
+    sock.on('data', (d: Buffer) => (reply += d.toString('latin1')))
+    sock.on('close', () => (closed = true))
+    sock.write('GET /favicon.ico HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
+    await until(() => /^HTTP\/1\.1 \d{3} /.test(reply), 3_000, 'favicon answer', () => reply)
+
+    const t0 = Date.now()
+    c.proc.kill('SIGTERM')
+    expect(await withTimeout(c.exited, 3_000, 'exit')).toBe(0)
+    expect(Date.now() - t0).toBeLessThan(1_500)
+    await until(() => closed, 2_000, 'idle connection closed')
+    expect(c.stderr()).toContain('SIGTERM: stopping.')
+    expect(c.events.at(-1)).toEqual({ event: 'closed', files: 0, bytes: 0 })
+  })
+
+  it('--quiet: nothing at all on stderr for a normal run with one upload and a Ctrl-C', async () => {
+    const c = await cli(['--quiet'])
+    const res = await fetch(`${c.url}/q.txt`, { method: 'PUT', body: 'quiet please' })
+    expect(res.status).toBe(201)
+    await c.waitForEvent((e) => e.event === 'stored')
+    expect(await c.stop('SIGINT')).toBe(0)
+    expect(c.stderr()).toBe('')
+    expect(c.events.map((e) => e.event)).toEqual(['listening', 'stored', 'closed'])
+  })
+})
+
+/** Runs the CLI (human output, no --json) to its exit. */
+interface Exit {
+  code: number | string
+  stdout: string
+  stderr: string
+}
+function runToExit(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Exit> {
+  const proc = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...env } })
+  let stdout = ''
+  let stderr = ''
+  proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+  proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  return withTimeout(
+    new Promise<Exit>((resolve) => proc.on('close', (code, sig) => resolve({ code: code ?? sig ?? -1, stdout, stderr }))),
+    10_000,
+    'CLI exit',
+  ).catch((e) => {
+    proc.kill('SIGKILL')
+    throw e
+  })
+}
+
+function unprivilegedPortStart(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8'))
+  } catch {
+    return 1024
+  }
+}
+
+describe('startup failures: what happened and what to do, one line, exit 1, no stack trace', () => {
+  const cases: Array<[string, () => Promise<string[]>, RegExp]> = [
+    [
+      'port in use',
+      async () => {
+        const srv = net.createServer()
+        await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
+        servers.push(srv)
+        const port = (srv.address() as net.AddressInfo).port
+        return ['--host', '127.0.0.1', '--port', String(port), '--dir', path.join(scratch(), 'in')]
+      },
+      /^upload-recv: port \d+ is already in use; pick another with --port \(or --port 0 for any free one\)\.$/,
+    ],
+    [
+      '--dir is a file',
+      async () => {
+        const file = path.join(scratch(), 'a-file')
+        writeFileSync(file, 'x')
+        return ['--host', '127.0.0.1', '--port', '0', '--dir', file]
+      },
+      /^upload-recv: --dir .*a-file is not a folder; point --dir at a folder\.$/,
+    ],
+    [
+      'TLS certificate unreadable',
+      async () => {
+        const d = scratch()
+        return ['--host', '127.0.0.1', '--port', '0', '--dir', path.join(d, 'in'), '--tls-cert', path.join(d, 'nope.pem'), '--tls-key', path.join(d, 'nope.key')]
+      },
+      /^upload-recv: --tls-cert .*nope\.pem: cannot read it \(ENOENT\); check the path and that you may read the file\.$/,
+    ],
+  ]
+  const low = unprivilegedPortStart()
+  if (process.getuid?.() !== 0 && low > 1) {
+    cases.push([
+      'a privileged port',
+      async () => ['--host', '127.0.0.1', '--port', '1', '--dir', path.join(scratch(), 'in')],
+      /^upload-recv: not allowed to listen on 127\.0\.0\.1:1; ports below 1024 need privileges, try --port 4000\.$/,
+    ])
+  }
+
+  it.each(cases)('%s', async (_label, setup, message) => {
+    const r = await runToExit(await setup())
+    expect(r.code).toBe(1)
+    expect(r.stdout).toBe('')
+    expect(r.stderr).not.toMatch(/^ {4}at /m)
+    const lines = r.stderr.split('\n')
+    expect(lines, r.stderr).toHaveLength(2)
+    expect(lines[1]).toBe('')
+    expect(lines[0]).toMatch(message)
+  })
+})
+
+describe('an unexpected internal error', () => {
+  // A throw from a timer inside the running server, injected with --import: it escapes main()'s promise.
+  // Thrown once the CLI is up (its handlers installed), however slow the machine.
+  const code = `const t = setInterval(() => { if (process.listenerCount('uncaughtException') > 0) { clearInterval(t); setTimeout(() => { throw new Error('boom') }, 50) } }, 20)`
+  const boom = { NODE_OPTIONS: `--import=data:text/javascript,${encodeURIComponent(code)}` }
+  const args = () => ['--host', '127.0.0.1', '--port', '0', '--dir', path.join(scratch(), 'in')]
+
+  it('one line with a hint to rerun with DEBUG=1, exit 1, no stack trace', async () => {
+    const r = await runToExit(args(), { ...boom, DEBUG: '' })
+    expect(r.code).toBe(1)
+    expect(r.stderr).not.toMatch(/^ {4}at /m)
+    expect(r.stderr.trimEnd().split('\n').at(-1)).toBe('upload-recv: internal error: boom (rerun with DEBUG=1 for details)')
+  })
+
+  it('with DEBUG=1: the stack trace', async () => {
+    const r = await runToExit(args(), { ...boom, DEBUG: '1' })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^Error: boom\n {4}at /m)
+  })
+})
