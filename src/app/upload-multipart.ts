@@ -43,6 +43,7 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
 
   const results: (FileAnswer | null)[] = []
   const saves: Promise<void>[] = []
+  const parts: Readable[] = []
   let failure: HttpError | null = null
   let onFailure: () => void = () => {}
   const failed = new Promise<void>((resolve) => (onFailure = resolve))
@@ -63,6 +64,7 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
     // Until the store's pipeline listens (after async mkdir/open), an unheard 'error' would crash
     // the whole server; the pipeline still sees the error through the stream's errored state.
     stream.on('error', () => {})
+    parts.push(stream)
     if (failure) {
       stream.resume()
       return
@@ -84,6 +86,10 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
   if (failure) {
     req.body.unpipe(bb)
     bb.destroy()
+    // busboy can still start a part after it has failed (a malformed part header earlier in the
+    // same chunk) and then neither ends nor destroys it: its save would wait forever, holding the
+    // connection and a temp file. Parts whose bytes all arrived are left to finish (SPEC §3).
+    for (const part of parts) if (!receivedWhole(part)) part.destroy(failure)
   }
   await Promise.allSettled(saves)
   const files = results.filter((f): f is FileAnswer => f !== null)
@@ -95,6 +101,11 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
     sendStored(req, res, files)
   }
   if (files.length > 0) ctx.onStored()
+}
+
+/** busboy has pushed the part's last byte (its end), whether or not the store has read it yet. */
+function receivedWhole(part: Readable): boolean {
+  return part.readableEnded || (part as Readable & { _readableState?: { ended?: boolean } })._readableState?.ended === true
 }
 
 /** Resolves to null for an empty file input (no name, no bytes), which browsers send when nothing was picked. */
