@@ -21,7 +21,7 @@ export function escapeHtml(s: string): string {
 }
 
 function page(title: string, body: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><link rel="icon" href="data:,"><title>${escapeHtml(title)}</title><style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}li{word-break:break-all}</style></head><body>${body}</body></html>`
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><link rel="icon" href="data:,"><title>${escapeHtml(title)}</title><meta name="color-scheme" content="light dark"><style>:root{color-scheme:light dark}body{font:17px/1.5 system-ui,sans-serif;max-width:40rem;margin:0 auto;padding:1.5rem 1rem}h1{font-size:1.6rem;line-height:1.25}li{overflow-wrap:anywhere}a{display:inline-block;padding:.5rem 0;font-weight:600}</style></head><body>${body}</body></html>`
 }
 
 function fileList(files: readonly FileAnswer[]): string {
@@ -35,9 +35,12 @@ export const renderError: ErrorRenderer = (err: HttpError, head: RequestHead | n
 function errorBody(err: HttpError, accept: string | undefined, files: readonly FileAnswer[]) {
   if (prefersHtml(accept)) {
     const stored = files.length > 0 ? `<p>Stored before the error:</p>${fileList(files)}` : ''
+    // A 401 also answers the page itself (no upload was tried), and its "Back" would only come here again.
+    const title = err.status === 401 ? 'Access needed' : err.status === 404 ? 'Not found' : 'Upload failed'
+    const back = err.status === 401 ? '' : '<p><a href="/">Back</a></p>'
     return {
       headers: { 'Content-Type': HTML_TYPE },
-      body: page('Upload failed', `<h1>Upload failed</h1><p>${escapeHtml(err.message)}</p>${stored}<p><a href="/">Back</a></p>`),
+      body: page(title, `<h1>${title}</h1><p>${escapeHtml(err.message)}</p>${stored}${back}`),
     }
   }
   const error = { error: { code: err.code, message: err.message }, ...(files.length > 0 ? { files } : {}) }

@@ -12,12 +12,13 @@ import { isMultipart, receiveMultipart } from './upload-multipart.js'
 const ALLOW = 'GET, HEAD, POST, PUT, OPTIONS'
 
 export function createApp(ctx: AppContext): Handler {
-  const page = Buffer.from(uploadPage(ctx.config))
+  const { html, csp } = uploadPage(ctx.config)
+  const page = Buffer.from(html)
   const pageHeaders = {
     'Content-Type': 'text/html; charset=utf-8',
     'Cache-Control': 'no-store',
-    'Content-Security-Policy':
-      "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+    // Hashes of the page's one style and one script; see page.ts.
+    'Content-Security-Policy': csp,
     'X-Content-Type-Options': 'nosniff',
     'Referrer-Policy': 'no-referrer',
   }

@@ -1,0 +1,423 @@
+// The upload page's script, as the text the browser runs (plain ES2017, no template literals
+// inside, no innerHTML: the page's CSP requires Trusted Types, so only DOM methods are used).
+// Allowed by its hash in the page's Content-Security-Policy (see ../page.ts).
+//
+// One file per request (POST / multipart, the relative path as the file name, SPEC §4), three
+// in flight, XMLHttpRequest for upload progress (fetch has none), cancel and retry per file,
+// and the stored names from the server's JSON answer.
+export const CLIENT = String.raw`
+(function () {
+'use strict';
+var d = document, root = d.documentElement;
+root.classList.add('js');
+function $(id) { return d.getElementById(id); }
+var cfg = JSON.parse($('config').textContent);
+var LIMIT = 3, NB = '\u00a0';
+var limit = cfg.maxFileSizeText && cfg.maxFileSizeText.replace(' ', NB);
+var list = $('list'), queueEl = $('queue'), live = $('live'), sumEl = $('sum'), allBar = $('allbar'), clearBtn = $('clear'), alertEl = $('alert');
+var items = [], seq = 0, timer = 0, lock = null, title = d.title, wasBusy = false;
+var rules = cfg.allow ? cfg.allow.split(',').map(function (r) { return r.trim().toLowerCase(); }).filter(Boolean) : null;
+
+function el(tag, cls, text) {
+  var e = d.createElement(tag);
+  if (cls) e.className = cls;
+  if (text) e.textContent = text;
+  return e;
+}
+function size(n) {
+  var u = ['B', 'kB', 'MB', 'GB', 'TB'], i = 0;
+  while (n >= 999.5 && i < u.length - 1) { n /= 1000; i++; }
+  return (i ? String(Number(n.toPrecision(3))) : String(Math.round(n))) + NB + u[i];
+}
+function dur(s) {
+  s = Math.max(1, Math.ceil(s));
+  if (s < 60) return s + NB + 's';
+  if (s < 3600) return Math.floor(s / 60) + NB + 'min' + (s < 600 && s % 60 ? ' ' + (s % 60) + NB + 's' : '');
+  return Math.floor(s / 3600) + NB + 'h ' + Math.floor(s % 3600 / 60) + NB + 'min';
+}
+function allowed(f) {
+  if (!rules) return true;
+  var base = f.name.toLowerCase(), type = (f.type || '').split(';')[0].trim().toLowerCase(), slash = type.indexOf('/');
+  return rules.some(function (r) {
+    if (r.charAt(0) === '.') return base.length > r.length && base.slice(-r.length) === r;
+    if (r === '*/*') return true;
+    if (slash < 1) return false;
+    var rs = r.indexOf('/');
+    return r.slice(0, rs) === type.slice(0, slash) && (r.slice(rs + 1) === '*' || r.slice(rs + 1) === type.slice(slash + 1));
+  });
+}
+var TOO_LARGE = 'Too large: this receiver takes files up to ' + limit + '.';
+var NOT_ALLOWED = 'Not accepted here: this receiver takes only ' + (cfg.allow || '').split(',').join(', ') + '.';
+var NEEDS_LINK = 'This receiver needs its link or QR code: open the address shown where it runs, then try again.';
+function refusal(f) {
+  if (cfg.maxFileSize !== null && f.size > cfg.maxFileSize) return 'Too large (' + size(f.size) + '): this receiver takes files up to ' + limit + '.';
+  if (!allowed(f)) return NOT_ALLOWED;
+  return '';
+}
+
+function shown(on) {
+  // With files in the list, the pickers shrink so the list is in view.
+  queueEl.hidden = !on;
+  root.classList.toggle('has', on);
+}
+function say(text) {
+  var p = el('p', '', text);
+  live.appendChild(p);
+  while (live.childNodes.length > 4) live.removeChild(live.firstChild);
+}
+function warn(text) {
+  alertEl.textContent = text;
+  alertEl.hidden = false;
+}
+
+function add(entries) {
+  if (!entries.length) return;
+  shown(true);
+  var refused = 0;
+  entries.forEach(function (en) {
+    var it = { id: ++seq, file: en.file, path: en.path || en.file.name, size: en.file.size, state: 'queued', frac: 0, msg: '', samples: [] };
+    row(it);
+    var why = refusal(it.file);
+    if (why) { it.state = 'refused'; it.msg = why; refused++; }
+    items.push(it);
+    paint(it);
+  });
+  if (refused) say(refused === 1 ? 'One file was not sent: ' + items[items.length - 1].msg : refused + ' files were not sent.');
+  pump();
+  schedule();
+}
+
+function row(it) {
+  var li = el('li'), nm = el('span', 'nm', it.path), x = el('button', 'x');
+  var bar = el('div', 'bar'), fill = el('i'), meta = el('p', 'meta'), pc = el('span', 'pc'), msg = el('span', 'msg');
+  nm.id = 'n' + it.id;
+  x.type = 'button';
+  x.addEventListener('click', function () { act(it); });
+  bar.setAttribute('role', 'progressbar');
+  bar.setAttribute('aria-valuemin', '0');
+  bar.setAttribute('aria-valuemax', '100');
+  bar.setAttribute('aria-labelledby', nm.id);
+  bar.appendChild(fill);
+  meta.appendChild(pc); meta.appendChild(msg);
+  li.appendChild(nm); li.appendChild(bar); li.appendChild(meta); li.appendChild(x); li.appendChild(tick());
+  list.appendChild(li);
+  it.el = { li: li, nm: nm, x: x, bar: bar, fill: fill, pc: pc, msg: msg };
+}
+
+var SVG = 'http://www.w3.org/2000/svg';
+function tick() {
+  var svg = d.createElementNS(SVG, 'svg'), c = d.createElementNS(SVG, 'circle'), p = d.createElementNS(SVG, 'path');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('class', 'ok');
+  svg.setAttribute('aria-hidden', 'true');
+  c.setAttribute('cx', '12'); c.setAttribute('cy', '12'); c.setAttribute('r', '10');
+  p.setAttribute('d', 'm7.5 12.5 3 3 6-6.5');
+  svg.appendChild(c); svg.appendChild(p);
+  return svg;
+}
+function pct(it) {
+  if (it.state === 'done') return 100;
+  if (it.state === 'refused' || it.state === 'queued') return 0;
+  return Math.min(99, Math.floor(it.frac * 100));
+}
+function rate(it) {
+  var s = it.samples;
+  if (s.length < 2) return 0;
+  var a = s[0], b = s[s.length - 1];
+  return b[0] > a[0] ? (b[1] - a[1]) / ((b[0] - a[0]) / 1000) : 0;
+}
+
+function paint(it) {
+  var e = it.el, p = pct(it), st = it.state, info = '', btn = '', label = '';
+  e.li.setAttribute('data-state', st);
+  e.fill.style.width = (st === 'failed' || st === 'refused' ? 100 : p) + '%';
+  e.bar.setAttribute('aria-valuenow', String(p));
+  e.pc.textContent = p + '%';
+  if (st === 'queued') { info = 'Waiting · ' + size(it.size); btn = 'Cancel'; }
+  else if (st === 'sending') {
+    var r = rate(it), sent = it.frac * it.size;
+    info = size(sent) + ' of ' + size(it.size);
+    if (r > 0) info += ' · ' + size(r) + '/s · ' + dur((it.size - sent) / r) + NB + 'left';
+    btn = 'Cancel';
+  } else if (st === 'saving') { info = 'Saving…'; btn = 'Cancel'; }
+  else if (st === 'done') {
+    var s = it.stored;
+    info = 'Saved · ' + size(s.size);
+    if (s.name !== it.path) info += ' · renamed from ' + it.path;
+    e.nm.textContent = s.name;
+  } else if (st === 'cancelled') { info = 'Cancelled'; btn = 'Retry'; }
+  else if (st === 'failed') { info = it.msg; btn = 'Retry'; }
+  else if (st === 'refused') { info = it.msg; btn = 'Remove'; }
+  e.msg.textContent = info;
+  e.bar.setAttribute('aria-valuetext', p + '%' + (info ? ', ' + info : ''));
+  e.x.hidden = !btn;
+  if (btn) {
+    e.x.textContent = btn;
+    label = btn + ' ' + (st === 'done' ? it.stored.name : it.path);
+    e.x.setAttribute('aria-label', label);
+  }
+}
+
+function act(it) {
+  var st = it.state;
+  if (st === 'sending' || st === 'saving') { it.xhr.abort(); return; }
+  if (st === 'queued') { it.state = 'cancelled'; paint(it); schedule(); return; }
+  if (st === 'refused') {
+    items.splice(items.indexOf(it), 1);
+    list.removeChild(it.el.li);
+    if (!items.length) shown(false);
+    schedule();
+    return;
+  }
+  if (st === 'failed' || st === 'cancelled') {
+    it.state = 'queued'; it.frac = 0; it.msg = ''; it.samples = [];
+    paint(it); pump(); schedule();
+  }
+}
+
+function active() {
+  return items.filter(function (it) { return it.state === 'sending' || it.state === 'saving'; }).length;
+}
+function pump() {
+  var n = active();
+  for (var i = 0; i < items.length && n < LIMIT; i++) {
+    if (items[i].state === 'queued') { send(items[i]); n++; }
+  }
+  wake(n > 0);
+}
+
+function send(it) {
+  var x = new XMLHttpRequest(), fd = new FormData();
+  it.xhr = x;
+  it.state = 'sending';
+  it.samples = [[Date.now(), 0]];
+  x.open('POST', '/');
+  x.setRequestHeader('Accept', 'application/json');
+  x.upload.onprogress = function (ev) {
+    if (!ev.lengthComputable || !ev.total) return;
+    it.frac = ev.loaded / ev.total;
+    var now = Date.now(), s = it.samples;
+    s.push([now, it.frac * it.size]);
+    while (s.length > 2 && now - s[0][0] > 4000) s.shift();
+    schedule();
+  };
+  x.upload.onload = function () {
+    if (it.state === 'sending') { it.frac = 1; it.state = 'saving'; schedule(); }
+  };
+  x.onload = function () { answer(it, x.status, x.responseText); };
+  x.onerror = function () { fail(it, 0, 'The connection broke: is the receiver still running? Retry when it is.'); };
+  x.onabort = function () {
+    if (it.state !== 'sending' && it.state !== 'saving') return;
+    it.state = 'cancelled';
+    say(it.path + ' cancelled.');
+    done(it);
+  };
+  fd.append('file', it.file, it.path);
+  x.send(fd);
+}
+
+function answer(it, status, text) {
+  var body = null;
+  try { body = JSON.parse(text); } catch (e) { body = null; }
+  var stored = body && body.files && body.files[0];
+  if (status === 201 && stored) {
+    it.state = 'done';
+    it.stored = stored;
+    say(stored.name === it.path ? it.path + ' saved.' : it.path + ' saved as ' + stored.name + '.');
+    done(it);
+    return;
+  }
+  var err = (body && body.error) || {};
+  fail(it, status, explain(status, err.code, err.message));
+}
+
+function explain(status, code, message) {
+  if (status === 401) return NEEDS_LINK;
+  if (code === 'FILE_TOO_LARGE') return cfg.maxFileSizeText ? TOO_LARGE : message;
+  if (code === 'TYPE_NOT_ALLOWED' || status === 415) return cfg.allow ? NOT_ALLOWED : message || 'This type of file is not accepted here.';
+  if (status === 507) return 'The receiving computer’s disk is full: nothing more can be stored there.';
+  if (status === 503) return 'The receiver is busy or shutting down. Retry in a moment.';
+  if (status === 408) return 'The connection was too slow and timed out. Retry on a better connection.';
+  return message || 'The receiver answered with an error (' + status + ').';
+}
+
+function fail(it, status, msg) {
+  if (it.state !== 'sending' && it.state !== 'saving') return;
+  it.state = status === 413 || status === 415 ? 'refused' : 'failed';
+  it.msg = msg;
+  say(it.path + ' not sent: ' + msg);
+  if (status === 401 || status === 507) {
+    // Every other file would fail the same way: stop here, each can be retried later.
+    warn(msg);
+    items.forEach(function (o) {
+      if (o.state === 'queued') { o.state = 'failed'; o.msg = msg; paint(o); }
+    });
+  }
+  done(it);
+}
+
+function done(it) {
+  it.dirty = true;
+  schedule();
+  pump();
+}
+
+function schedule() {
+  if (!timer) timer = setTimeout(render, 120);
+}
+function render() {
+  timer = 0;
+  var total = 0, sent = 0, ok = 0, bad = 0, busy = 0, rates = 0, finished = 0;
+  items.forEach(function (it) {
+    var st = it.state;
+    if (it.dirty || st === 'sending' || st === 'saving') { it.dirty = false; paint(it); }
+    if (st === 'refused' || st === 'cancelled') { finished++; if (st === 'refused') bad++; return; }
+    total += it.size;
+    if (st === 'done') { ok++; finished++; sent += it.size; }
+    else if (st === 'failed') { bad++; finished++; }
+    else { busy++; sent += it.frac * it.size; if (st === 'sending') rates += rate(it); }
+  });
+  var text;
+  if (busy) {
+    text = 'Sending ' + busy + (busy === 1 ? ' file' : ' files') + ' · ' + size(sent) + ' of ' + size(total);
+    if (rates > 0) text += ' · ' + size(rates) + '/s · ' + dur((total - sent) / rates) + NB + 'left';
+    d.title = Math.floor(total ? sent / total * 100 : 0) + '% · ' + title;
+  } else {
+    text = ok + (ok === 1 ? ' file' : ' files') + ' sent' + (bad ? ', ' + bad + ' not sent' : '') + '.';
+    d.title = title;
+    if (wasBusy && ok > 1 && !bad) say('All ' + ok + ' files sent.');
+  }
+  wasBusy = busy > 0;
+  sumEl.textContent = text;
+  allBar.style.width = (total ? Math.min(100, sent / total * 100) : 0) + '%';
+  clearBtn.hidden = !finished;
+  if (busy) schedule();
+}
+
+function wake(on) {
+  var wl = navigator.wakeLock;
+  if (on && !lock && wl && d.visibilityState === 'visible') {
+    lock = wl.request('screen').then(function (l) { return l; }, function () { return null; });
+  } else if (!on && lock) {
+    lock.then(function (l) { if (l) l.release(); });
+    lock = null;
+  }
+}
+d.addEventListener('visibilitychange', function () {
+  if (d.visibilityState === 'visible' && lock) { lock = null; wake(active() > 0); }
+});
+window.addEventListener('beforeunload', function (ev) {
+  if (items.some(function (it) { return it.state === 'queued' || it.state === 'sending' || it.state === 'saving'; })) {
+    ev.preventDefault();
+    ev.returnValue = '';
+  }
+});
+
+clearBtn.addEventListener('click', function () {
+  items = items.filter(function (it) {
+    var keep = it.state === 'queued' || it.state === 'sending' || it.state === 'saving' || it.state === 'failed';
+    if (!keep) list.removeChild(it.el.li);
+    return keep;
+  });
+  if (!items.length) shown(false);
+  schedule();
+});
+
+function fromInput(input, relative) {
+  var out = [];
+  for (var i = 0; i < input.files.length; i++) {
+    var f = input.files[i];
+    out.push({ file: f, path: (relative && f.webkitRelativePath) || f.name });
+  }
+  input.value = '';
+  return out;
+}
+['media', 'files', 'folder'].forEach(function (id) {
+  var input = $(id);
+  if (input) input.addEventListener('change', function () { add(fromInput(input, id === 'folder')); });
+});
+// Without scripting the input names itself; with it, the big label in view does.
+$('files').removeAttribute('aria-label');
+$('form').addEventListener('submit', function (ev) { ev.preventDefault(); add(fromInput($('files'), false)); });
+var folder = $('folder');
+if (folder && !('webkitdirectory' in folder)) {
+  folder.parentNode.removeChild(folder.nextElementSibling);
+  folder.parentNode.removeChild(folder);
+}
+
+// Drag and drop of files and folders anywhere on the page.
+var depth = 0, dropEl = $('drop');
+function hasFiles(ev) {
+  var t = ev.dataTransfer && ev.dataTransfer.types;
+  return !!t && Array.prototype.indexOf.call(t, 'Files') !== -1;
+}
+function over(on) {
+  dropEl.hidden = !on;
+  root.classList.toggle('over', on);
+}
+d.addEventListener('dragenter', function (ev) {
+  if (!hasFiles(ev)) return;
+  ev.preventDefault();
+  depth++;
+  over(true);
+});
+d.addEventListener('dragover', function (ev) {
+  if (!hasFiles(ev)) return;
+  ev.preventDefault();
+  ev.dataTransfer.dropEffect = 'copy';
+});
+d.addEventListener('dragleave', function (ev) {
+  if (!hasFiles(ev)) return;
+  if (--depth <= 0) { depth = 0; over(false); }
+});
+d.addEventListener('drop', function (ev) {
+  if (!hasFiles(ev)) return;
+  ev.preventDefault();
+  depth = 0;
+  over(false);
+  collect(ev.dataTransfer).then(add, function () { warn('Those files could not be read.'); });
+});
+d.addEventListener('paste', function (ev) {
+  var files = ev.clipboardData && ev.clipboardData.files;
+  if (files && files.length) add(Array.prototype.map.call(files, function (f) { return { file: f, path: f.name }; }));
+});
+
+function flat(lists) {
+  return lists.reduce(function (a, b) { return a.concat(b); }, []);
+}
+function collect(dt) {
+  var its = dt.items, entries = [], loose = [];
+  if (its && its.length && its[0].webkitGetAsEntry) {
+    // Entries must be taken now: the DataTransfer is emptied once this event handler returns.
+    for (var i = 0; i < its.length; i++) {
+      if (its[i].kind !== 'file') continue;
+      var en = its[i].webkitGetAsEntry();
+      if (en) entries.push(en);
+      else {
+        var f = its[i].getAsFile();
+        if (f) loose.push({ file: f, path: f.name });
+      }
+    }
+    return Promise.all(entries.map(walk)).then(function (lists) { return loose.concat(flat(lists)); });
+  }
+  return Promise.resolve(Array.prototype.map.call(dt.files, function (f) { return { file: f, path: f.name }; }));
+}
+function walk(entry) {
+  return new Promise(function (resolve) {
+    if (entry.isFile) {
+      entry.file(function (f) { resolve([{ file: f, path: entry.fullPath.replace(/^\/+/, '') || f.name }]); }, function () { resolve([]); });
+      return;
+    }
+    if (!entry.isDirectory) { resolve([]); return; }
+    var reader = entry.createReader(), found = [];
+    (function more() {
+      // readEntries hands out at most 100 entries a call: call it until it gives none.
+      reader.readEntries(function (batch) {
+        if (batch.length) { found = found.concat(Array.prototype.slice.call(batch)); more(); return; }
+        Promise.all(found.map(walk)).then(function (lists) { resolve(flat(lists)); });
+      }, function () { resolve([]); });
+    })();
+  });
+}
+})();
+`

@@ -1,0 +1,399 @@
+// The upload page (SPEC §3, issue #5) in a real headless Chromium against the real CLI:
+// phone and desktop, files, folders, drop, limits refused before sending, cancel and retry,
+// the no-script form, the token flow, and screenshots in test-output/screenshots/.
+//
+// Needs Debian's chromium at /usr/bin/chromium (.ci/run installs it). Without it every test
+// here fails with one clear message: it never skips silently.
+import { createHash, randomBytes } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type CDPSession, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ROOT, removeDir, startCli, tmpDir, type Cli } from '../helpers/cli.js'
+
+const CHROMIUM = '/usr/bin/chromium'
+const SHOTS = path.join(ROOT, 'test-output/screenshots')
+const PHONE: BrowserContextOptions = {
+  viewport: { width: 390, height: 844 },
+  deviceScaleFactor: 2,
+  hasTouch: true,
+  isMobile: true,
+}
+const DESKTOP: BrowserContextOptions = { viewport: { width: 1280, height: 800 } }
+
+let browser: Browser
+let files: string
+const clis: Cli[] = []
+const dirs: string[] = []
+
+const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex')
+
+function fixture(name: string, size: number): string {
+  const file = path.join(files, name)
+  mkdirSync(path.dirname(file), { recursive: true })
+  // Random bytes, so a byte out of place anywhere changes the hash.
+  writeFileSync(file, size > 0 ? randomBytes(size) : '')
+  return file
+}
+
+async function cli(args: string[] = []): Promise<Cli> {
+  const c = await startCli(args)
+  clis.push(c)
+  dirs.push(path.dirname(c.dir))
+  return c
+}
+
+/** A fresh context and page; `problems` collects script errors and console errors as they come. */
+async function open(
+  options: BrowserContextOptions,
+  url: string,
+): Promise<{ ctx: BrowserContext; page: Page; problems: string[] }> {
+  const ctx = await browser.newContext(options)
+  ctx.setDefaultTimeout(15_000)
+  const page = await ctx.newPage()
+  const problems: string[] = []
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`))
+  // A CSP or Trusted Types violation shows up as a console error: the page must have none.
+  page.on('console', (m) => void (m.type() === 'error' && problems.push(`console: ${m.text()}`)))
+  if (url) await page.goto(url)
+  return { ctx, page, problems }
+}
+
+const sessions = new WeakMap<Page, CDPSession>()
+
+/** Upload bandwidth for the page; null lifts the limit. Chromium applies it to running uploads too. */
+async function throttle(page: Page, bytesPerSecond: number | null): Promise<void> {
+  // One session per page: the conditions belong to the session that set them.
+  let cdp = sessions.get(page)
+  if (!cdp) {
+    cdp = await page.context().newCDPSession(page)
+    sessions.set(page, cdp)
+    await cdp.send('Network.enable')
+  }
+  await cdp.send('Network.emulateNetworkConditions', {
+    offline: false,
+    latency: 0,
+    downloadThroughput: -1,
+    uploadThroughput: bytesPerSecond ?? -1,
+  })
+}
+
+/** A bounded poll: Playwright's own waiting, for vitest's expect. */
+const until = <T>(fn: () => Promise<T>, timeout = 15_000) => expect.poll(fn, { timeout, interval: 50 })
+
+const rows = (page: Page) => page.locator('#list li')
+const doneRows = (page: Page) => page.locator('#list li[data-state="done"]')
+
+/** The page keeps numbers and units together with no-break spaces; the tests read plain spaces. */
+const plain = (s: string | null) => (s ?? '').replace(/\u00a0/g, ' ')
+const text = async (page: Page, selector: string) => plain(await page.locator(selector).textContent())
+
+async function rowTexts(page: Page): Promise<Array<{ name: string; state: string; pct: string; meta: string; now: string }>> {
+  const raw = await page.locator('#list li').evaluateAll((lis) =>
+    lis.map((li) => ({
+      name: li.querySelector('.nm')!.textContent!,
+      state: li.getAttribute('data-state')!,
+      pct: li.querySelector('.pc')!.textContent!,
+      meta: li.querySelector('.meta')!.textContent!,
+      now: li.querySelector('[role=progressbar]')!.getAttribute('aria-valuenow')!,
+    })),
+  )
+  return raw.map((r) => ({ ...r, meta: plain(r.meta) }))
+}
+
+function diskFiles(dir: string, prefix = ''): string[] {
+  if (!existsSync(dir)) return []
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? diskFiles(path.join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`],
+  )
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  mkdirSync(SHOTS, { recursive: true })
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`) })
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium); .ci/run does`)
+  }
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+    timeout: 20_000,
+  })
+  files = tmpDir('upload-recv-e2e-files-')
+})
+
+afterAll(async () => {
+  await browser?.close()
+  await Promise.allSettled(clis.map((c) => c.stop()))
+  for (const d of [files, ...dirs]) if (d) removeDir(d)
+})
+
+describe('upload page in Chromium', () => {
+  it('phone: three files picked at once, one of 50 MB, all stored byte for byte and shown at 100%', async () => {
+    const c = await cli()
+    const big = fixture('clip.mp4', 50 * 1024 * 1024)
+    const photo = fixture('photo.jpg', 300_000)
+    const notes = fixture('notes.txt', 1234)
+    const { ctx, page, problems } = await open({ ...PHONE, colorScheme: 'light' }, c.url + '/')
+    try {
+      // The phone layout: the photo picker first, then other files; no folder picker.
+      await page.locator('label[for=media]').waitFor({ state: 'visible' })
+      await page.locator('label[for=files]').waitFor({ state: 'visible' })
+      await page.locator('label[for=folder]').waitFor({ state: 'hidden' })
+      expect(await page.locator('#media').getAttribute('accept')).toBe('image/*,video/*')
+
+      await page.setInputFiles('#media', [big, photo, notes])
+      await until(() => rows(page).count()).toBe(3)
+      await until(() => doneRows(page).count(), 30_000).toBe(3)
+
+      const shown = await rowTexts(page)
+      expect(shown.map((r) => r.name)).toEqual(['clip.mp4', 'photo.jpg', 'notes.txt'])
+      for (const r of shown) {
+        expect(r.pct).toBe('100%')
+        expect(r.now).toBe('100')
+        expect(r.meta).toContain('Saved')
+      }
+      expect(await page.getByRole('progressbar', { name: 'clip.mp4' }).getAttribute('aria-valuenow')).toBe('100')
+      await until(() => text(page, '#sum')).toBe('3 files sent.')
+      await until(() => text(page, '#live')).toContain('clip.mp4 saved.')
+      await shot(page, 'phone-light-after')
+
+      for (const f of [big, photo, notes]) {
+        const name = path.basename(f)
+        expect(sha256(path.join(c.dir, name)), name).toBe(sha256(f))
+        const ev = await c.waitForEvent((e) => e.event === 'stored' && e.name === name)
+        expect(ev.sha256).toBe(sha256(f))
+      }
+      expect(problems).toEqual([])
+    } finally {
+      await ctx.close()
+    }
+  }, 45_000)
+
+  it('a same-name upload shows the stored name the server chose: notes (1).txt', async () => {
+    const c = await cli()
+    const notes = fixture('same/notes.txt', 64)
+    const { ctx, page, problems } = await open({ ...PHONE }, c.url + '/')
+    try {
+      await page.setInputFiles('#files', [notes])
+      await until(() => doneRows(page).count()).toBe(1)
+      await page.setInputFiles('#files', [notes])
+      await until(() => doneRows(page).count()).toBe(2)
+      const shown = await rowTexts(page)
+      expect(shown.map((r) => r.name)).toEqual(['notes.txt', 'notes (1).txt'])
+      expect(shown[1]!.meta).toContain('renamed from notes.txt')
+      await until(() => text(page, '#live')).toContain('notes.txt saved as notes (1).txt.')
+      expect(diskFiles(c.dir).sort()).toEqual(['notes (1).txt', 'notes.txt'])
+      expect(problems).toEqual([])
+    } finally {
+      await ctx.close()
+    }
+  })
+
+  it('limits: a too-large or not-allowed file is refused in the page, with the limit, and nothing is sent', async () => {
+    const c = await cli(['--max-file-size', '1MB', '--allow', 'image/*,.txt'])
+    const big = fixture('limits/big.txt', 1_500_000)
+    const pdf = fixture('limits/report.pdf', 100)
+    const ok = fixture('limits/ok.txt', 1_000_000)
+    const { ctx, page, problems } = await open({ ...PHONE }, c.url + '/')
+    const posts: string[] = []
+    page.on('request', (r) => void (r.method() === 'POST' && posts.push(r.url())))
+    try {
+      // The server's limits, announced in the page: the picker's accept, the line under the title.
+      expect(await page.locator('#files').getAttribute('accept')).toBe('image/*,.txt')
+      await until(() => page.locator('#media').count()).toBe(0)
+      await until(() => text(page, '.lim')).toBe('Accepted: image/*, .txt · up to 1 MB each')
+
+      await page.setInputFiles('#files', [big, pdf])
+      await until(() => page.locator('#list li[data-state="refused"]').count()).toBe(2)
+      const [tooBig, notAllowed] = await rowTexts(page)
+      expect(tooBig!.meta).toContain('Too large (1.5 MB): this receiver takes files up to 1 MB.')
+      expect(notAllowed!.meta).toContain('Not accepted here: this receiver takes only image/*, .txt.')
+      await page.getByRole('button', { name: 'Remove big.txt' }).waitFor({ state: 'visible' })
+      await page.waitForTimeout(300)
+      expect(posts).toEqual([])
+      expect(c.events.filter((e) => e.event !== 'listening')).toEqual([])
+      expect(diskFiles(c.dir)).toEqual([])
+
+      // Exactly the limit is fine; removing the refused rows leaves just it.
+      await page.getByRole('button', { name: 'Remove big.txt' }).click()
+      await page.getByRole('button', { name: 'Remove report.pdf' }).click()
+      await page.setInputFiles('#files', [ok])
+      await until(() => doneRows(page).count()).toBe(1)
+      expect(await rowTexts(page)).toMatchObject([{ name: 'ok.txt', state: 'done' }])
+      expect(posts).toHaveLength(1)
+      expect(sha256(path.join(c.dir, 'ok.txt'))).toBe(sha256(ok))
+      expect(problems).toEqual([])
+    } finally {
+      await ctx.close()
+    }
+  })
+
+  it('desktop: a folder keeps its relative paths; a dropped file is sent too', async () => {
+    const c = await cli()
+    const a = fixture('tree/album/a.txt', 10)
+    const b = fixture('tree/album/sub/b.bin', 200_000)
+    const { ctx, page, problems } = await open({ ...DESKTOP }, c.url + '/')
+    try {
+      await page.locator('label[for=folder]').waitFor({ state: 'visible' })
+      await page.locator('label[for=media]').waitFor({ state: 'hidden' })
+      await page.setInputFiles('#folder', path.join(files, 'tree/album'))
+      await until(() => doneRows(page).count()).toBe(2)
+      expect((await rowTexts(page)).map((r) => r.name).sort()).toEqual(['album/a.txt', 'album/sub/b.bin'])
+      expect(sha256(path.join(c.dir, 'album/a.txt'))).toBe(sha256(a))
+      expect(sha256(path.join(c.dir, 'album/sub/b.bin'))).toBe(sha256(b))
+
+      // A drop anywhere on the page: the overlay shows while dragging, the file goes up on drop.
+      const dt = await page.evaluateHandle(() => {
+        const t = new DataTransfer()
+        t.items.add(new File(['dropped bytes'], 'dropped.txt', { type: 'text/plain' }))
+        return t
+      })
+      await page.dispatchEvent('main', 'dragenter', { dataTransfer: dt })
+      await page.locator('#drop').waitFor({ state: 'visible' })
+      await page.dispatchEvent('main', 'drop', { dataTransfer: dt })
+      await page.locator('#drop').waitFor({ state: 'hidden' })
+      await until(() => doneRows(page).count()).toBe(3)
+      expect(readFileSync(path.join(c.dir, 'dropped.txt'), 'utf8')).toBe('dropped bytes')
+      expect(problems).toEqual([])
+    } finally {
+      await ctx.close()
+    }
+  })
+
+  it('cancel stops a running upload and leaves no file; retry sends it again', async () => {
+    const c = await cli()
+    const movie = fixture('cancel/movie.mov', 6_000_000)
+    const { ctx, page, problems } = await open({ ...DESKTOP }, c.url + '/')
+    try {
+      await throttle(page, 500_000)
+      await page.setInputFiles('#files', [movie])
+      const bar = page.getByRole('progressbar', { name: 'movie.mov' })
+      await expect.poll(async () => Number(await bar.getAttribute('aria-valuenow')), { timeout: 10_000 }).toBeGreaterThan(2)
+      await until(() => text(page, '#list .meta')).toContain('/s ·')
+      await until(() => text(page, '#list .meta')).toContain('left')
+      await page.getByRole('button', { name: 'Cancel movie.mov' }).click()
+      await until(() => page.locator('#list li[data-state="cancelled"]').count()).toBe(1)
+      await until(() => text(page, '#live')).toContain('movie.mov cancelled.')
+      await expect.poll(() => c.events.some((e) => e.event === 'failed'), { timeout: 5_000 }).toBe(true)
+      expect(diskFiles(c.dir).filter((f) => !f.split('/').pop()!.startsWith('.'))).toEqual([])
+
+      await throttle(page, null)
+      await page.getByRole('button', { name: 'Retry movie.mov' }).click()
+      await until(() => doneRows(page).count()).toBe(1)
+      expect(sha256(path.join(c.dir, 'movie.mov'))).toBe(sha256(movie))
+      expect(problems).toEqual([])
+    } finally {
+      await ctx.close()
+    }
+  })
+
+  it('without scripting the page is a plain form whose post gets the HTML result page', async () => {
+    const c = await cli()
+    const file = fixture('nojs/plain form.txt', 2048)
+    const { ctx, page, problems } = await open({ ...PHONE, javaScriptEnabled: false }, c.url + '/')
+    try {
+      await page.locator('label[for=media]').waitFor({ state: 'hidden' })
+      await page.locator('#files').waitFor({ state: 'visible' })
+      await shot(page, 'phone-nojs')
+      await page.setInputFiles('#files', [file])
+      await page.getByRole('button', { name: 'Upload' }).click()
+      await until(() => text(page, 'h1')).toBe('Uploaded 1 file')
+      await until(() => text(page, 'li')).toContain('plain form.txt')
+      await shot(page, 'phone-nojs-result')
+      expect(sha256(path.join(c.dir, 'plain form.txt'))).toBe(sha256(file))
+      expect(problems).toEqual([])
+    } finally {
+      await ctx.close()
+    }
+  })
+
+  it('--token: without it a clear 401 page; /?token= ends on / with a working page; a lost cookie is explained', async () => {
+    const token = 'tok-e2e-secret'
+    const c = await cli(['--token', token])
+    const file = fixture('token/t.txt', 500)
+    const { ctx, page, problems } = await open({ ...PHONE }, '')
+    try {
+      const denied = await page.goto(c.url + '/')
+      expect(denied!.status()).toBe(401)
+      await until(() => text(page, 'body')).toContain('needs its link or QR code')
+      await shot(page, 'phone-401')
+
+      await page.goto(`${c.url}/?token=${token}`)
+      expect(page.url()).toBe(c.url + '/')
+      await until(() => text(page, 'h1')).toBe('Send files')
+      await page.setInputFiles('#files', [file])
+      await until(() => doneRows(page).count()).toBe(1)
+      expect(sha256(path.join(c.dir, 't.txt'))).toBe(sha256(file))
+
+      // The cookie gone (another browser profile, cleared data): the server's 401 gets a plain answer.
+      await ctx.clearCookies()
+      await page.setInputFiles('#files', [file])
+      await until(() => page.locator('#list li[data-state="failed"]').count()).toBe(1)
+      await until(() => text(page, '#alert')).toContain('needs its link or QR code')
+      await page.getByRole('button', { name: 'Retry t.txt' }).waitFor({ state: 'visible' })
+      // Only the 401 pages' favicon-less loads may log; the upload page itself logs nothing.
+      expect(problems.filter((p) => !p.includes('401'))).toEqual([])
+    } finally {
+      await ctx.close()
+    }
+  })
+
+  describe('screenshots during and after an upload', () => {
+    const cases: Array<[string, BrowserContextOptions]> = [
+      ['phone-light', { ...PHONE, colorScheme: 'light' }],
+      ['phone-dark', { ...PHONE, colorScheme: 'dark' }],
+      ['desktop-light', { ...DESKTOP, colorScheme: 'light' }],
+      ['desktop-dark', { ...DESKTOP, colorScheme: 'dark' }],
+    ]
+    for (const [name, options] of cases) {
+      it(name, async () => {
+        const c = await cli(['--max-file-size', '20MB'])
+        // A photo already there, so the page shows the renamed copy.
+        mkdirSync(c.dir, { recursive: true })
+        writeFileSync(path.join(c.dir, 'IMG_2041.jpg'), 'earlier')
+        const picked = [
+          fixture('shots/IMG_2041.jpg', 240_000),
+          fixture('shots/IMG_2042.jpg', 380_000),
+          fixture('shots/Beach day.mp4', 4_000_000),
+          fixture('shots/backup-2024.zip', 25_000_000),
+        ]
+        const { ctx, page, problems } = await open(options, c.url + '/')
+        try {
+          await throttle(page, 1_500_000)
+          await page.setInputFiles('#files', picked)
+          const video = page.getByRole('progressbar', { name: 'Beach day.mp4' })
+          await until(() => doneRows(page).count()).toBe(2)
+          await expect.poll(async () => Number(await video.getAttribute('aria-valuenow')), { timeout: 10_000 }).toBeGreaterThanOrEqual(35)
+          await shot(page, `${name}-during`)
+          await throttle(page, null)
+          await until(() => doneRows(page).count()).toBe(3)
+          await until(() => page.locator('#list li[data-state="refused"]').count()).toBe(1)
+          await page.waitForTimeout(300) // the bars' width transition
+          await shot(page, `${name}-after`)
+          expect((await rowTexts(page)).map((r) => r.name)).toEqual([
+            'IMG_2041 (1).jpg',
+            'IMG_2042.jpg',
+            'Beach day.mp4',
+            'backup-2024.zip',
+          ])
+          expect(problems).toEqual([])
+        } finally {
+          await ctx.close()
+        }
+      })
+    }
+  })
+})
