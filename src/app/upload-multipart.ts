@@ -16,8 +16,11 @@ export function isMultipart(contentType: string | undefined): boolean {
 
 export async function receiveMultipart(ctx: AppContext, req: Request, res: Response, folder: string[]): Promise<void> {
   const { config } = ctx
+  // SPEC §3: an `Expect: 100-continue` client whose announced body can't fit is refused before it
+  // sends it. Only then: the body includes part headers and boundaries, so the length overstates
+  // the files, and a client that sends at once is better judged by each file's real size.
   const budget = config.maxFileSize * config.maxFiles
-  if (req.framing.kind === 'length' && req.framing.length > budget) {
+  if (req.expectContinue && req.framing.kind === 'length' && req.framing.length > budget) {
     throw new HttpError(
       'FILE_TOO_LARGE',
       `The upload is larger than ${config.maxFiles} × ${formatSize(config.maxFileSize)} allows.`,

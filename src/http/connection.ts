@@ -24,6 +24,8 @@ export interface Request {
   readonly declaresBody: boolean
   /** Decoded body bytes. Reading it is what tells an `Expect: 100-continue` client to send them. */
   readonly body: Readable
+  /** The client waits for `100 Continue` before sending the body (so refusing now saves it the upload). */
+  readonly expectContinue: boolean
   header(name: string): string | undefined
 }
 
@@ -223,6 +225,7 @@ export class Connection {
       framing,
       declaresBody: declaresBody(head),
       body,
+      expectContinue: this.expectContinue,
       header: (name) => header(head, name),
     }
     const id = this.requestId
