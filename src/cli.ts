@@ -11,7 +11,7 @@ const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url),
 const envName = (long: string) => `UPLOAD_RECV_${long.replace(/-/g, '_').toUpperCase()}`
 
 function option(flags: string, description: string, defaultText?: string): Option {
-  const long = /--(?:no-)?([a-z-]+)/.exec(flags)![1]!
+  const long = /--([a-z-]+)/.exec(flags)![1]!
   // The default goes into the description: commander only prints a default whose value is defined,
   // and ours must stay undefined so parseConfig can tell "not given" (and the env var) apart.
   const text = defaultText === undefined ? description : `${description} (default: ${defaultText})`
