@@ -102,7 +102,7 @@ describe('slowloris: 200 connections trickling header bytes (--max-connections 4
 
     const data = pattern(8 * 1024 * 1024)
     const started = Date.now()
-    const r = await fetch(`${cli.url}/big.bin`, { method: 'PUT', body: data, signal: AbortSignal.timeout(10_000) })
+    const r = await fetch(`${cli.url}/big.bin`, { method: 'PUT', body: new Uint8Array(data), signal: AbortSignal.timeout(10_000) })
     const uploadMs = Date.now() - started
     expect(r.status).toBe(201)
     expect((await r.json()).files[0].sha256).toBe(sha256(data))
