@@ -104,10 +104,11 @@ afterEach(async () => {
 
 async function cli(args: string[] = []): Promise<Cli> {
   const parent = tmpDir('upload-recv-abort-')
+  // Registered first, so the folder goes even when the CLI fails to start.
+  cleanups.push(() => removeDir(parent))
   const c = await startCli(args, { dir: path.join(parent, 'in') })
   cleanups.push(async () => {
     await c.stop().catch(() => undefined)
-    removeDir(parent)
   })
   return c
 }
@@ -121,20 +122,22 @@ const DATA_SIZE = 1024 * 1024
 for (const kind of KINDS) {
   describe(`${kind}: the client cuts the connection`, () => {
     // One server per body kind; every case uses its own file name and is checked on its own.
-    let c: Cli
-    let parent: string
+    let c: Cli | undefined
+    let parent = ''
     beforeAll(async () => {
       parent = tmpDir('upload-recv-abort-')
       c = await startCli([], { dir: path.join(parent, 'in') })
     })
     afterAll(async () => {
-      await c.stop().catch(() => undefined)
-      removeDir(parent)
+      await c?.stop().catch(() => undefined)
+      if (parent) removeDir(parent)
     })
 
     const points = (Object.keys(POINTS) as Point[]).filter((p) => p !== 'after the first file byte' || kind !== 'put')
     const cases = points.flatMap((point) => CUTS.map((cut) => ({ point, cut })))
     it.each(cases)('$point, $cut', async ({ point, cut }) => {
+      if (!c) throw new Error('the CLI did not start')
+      const cli = c
       const name = `cut-${point.replace(/ /g, '-')}-${cut}.bin`
       const upload = build(kind, name, randomBytes(DATA_SIZE))
       const sent = POINTS[point](upload)
@@ -143,21 +146,21 @@ for (const kind of KINDS) {
       // Wait for the temp file before cutting, except after the first file byte: that cut is meant
       // to land while the store is still creating it.
       const waitForTemp = fileStarted && point !== 'after the first file byte'
-      const failedBefore = c.events.filter((e) => e.event === 'failed').length
+      const failedBefore = cli.events.filter((e) => e.event === 'failed').length
 
-      const sock = await connect(c.port)
+      const sock = await connect(cli.port)
       const reply = collect(sock, 5_000)
       await write(sock, upload.head)
       if (sent > 0) await write(sock, upload.body.subarray(0, sent))
       if (waitForTemp) {
         // Cut while the upload is really in progress: its temp file exists (and holds bytes mid-body).
-        await pollUntil(() => tempFiles(c.dir).length === 1, 5_000, 'temp file appears')
-        if (point === 'mid-body') await pollUntil(() => walk(c.dir).some((e) => e.rel.endsWith('.part') && e.size > 0), 5_000, 'temp file fills')
+        await pollUntil(() => tempFiles(cli.dir).length === 1, 5_000, 'temp file appears')
+        if (point === 'mid-body') await pollUntil(() => walk(cli.dir).some((e) => e.rel.endsWith('.part') && e.size > 0), 5_000, 'temp file fills')
       }
       // A reset can discard bytes the server has not read yet; give it a moment to read the part header.
       if (fileStarted && !waitForTemp && cut === 'reset') await sleep(100)
       // Nothing appears under the final name before the upload is complete.
-      expect(existsSync(path.join(c.dir, name))).toBe(false)
+      expect(existsSync(path.join(cli.dir, name))).toBe(false)
       if (cut === 'destroy') sock.destroy()
       else if (cut === 'reset') sock.resetAndDestroy()
       else sock.end()
@@ -171,14 +174,14 @@ for (const kind of KINDS) {
         expect(res[0]!.json().error.code).toBe('BODY_INCOMPLETE')
       }
       if (fileStarted) {
-        const failed = await c.waitForEvent((e) => e.event === 'failed' && c.events.filter((x) => x.event === 'failed').indexOf(e) >= failedBefore, 5_000)
+        const failed = await cli.waitForEvent((e) => e.event === 'failed' && cli.events.filter((x) => x.event === 'failed').indexOf(e) >= failedBefore, 5_000)
         expect(failed).toMatchObject({ client: '127.0.0.1', name, code: 'BODY_INCOMPLETE' })
       }
-      await pollUntil(() => tempFiles(c.dir).length === 0, 5_000, 'temp file removed')
-      await expectUploadWorks(c, `after-${name}`)
-      expect(existsSync(path.join(c.dir, name))).toBe(false)
-      expect(tempFiles(c.dir)).toEqual([])
-      expect(files(c.dir).filter((f) => !f.startsWith('after-'))).toEqual([])
+      await pollUntil(() => tempFiles(cli.dir).length === 0, 5_000, 'temp file removed')
+      await expectUploadWorks(cli, `after-${name}`)
+      expect(existsSync(path.join(cli.dir, name))).toBe(false)
+      expect(tempFiles(cli.dir)).toEqual([])
+      expect(files(cli.dir).filter((f) => !f.startsWith('after-'))).toEqual([])
       sock.destroy()
     })
   })

@@ -51,6 +51,7 @@ describe(skipReason ? `disk full (skipped: ${skipReason})` : 'disk full: a 2 MiB
   let big = ''
   let parent = ''
   let mountPoint = ''
+  let isMounted = false
   beforeAll(() => {
     if (skipReason !== null) return
     src = tmpDir('upload-recv-diskfull-src-')
@@ -60,10 +61,13 @@ describe(skipReason ? `disk full (skipped: ${skipReason})` : 'disk full: a 2 MiB
     mountPoint = path.join(parent, 'small')
     mkdirSync(mountPoint)
     mountTmpfs(mountPoint)
+    isMounted = true
   })
   afterAll(() => {
     if (src) removeDir(src)
-    if (mountPoint) unmount(mountPoint)
+    // unmount() throws if even a lazy umount fails: then the folder is left alone, never removed
+    // recursively through a mount point that is still mounted.
+    if (isMounted) unmount(mountPoint)
     if (parent) removeDir(parent)
   })
   afterEach(async () => {

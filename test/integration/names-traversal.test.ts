@@ -25,13 +25,14 @@ afterEach(async () => {
 
 async function env(args: string[] = [], setup?: (parent: string, dir: string) => void): Promise<Env> {
   const parent = tmpDir('upload-recv-names-')
+  // Registered first, so the folder goes even when the setup or the CLI fails.
+  cleanups.push(() => removeDir(parent))
   const dir = path.join(parent, 'in')
   mkdirSync(dir)
   setup?.(parent, dir)
   const cli = await startCli(args, { dir })
   cleanups.push(async () => {
     await cli.stop().catch(() => undefined)
-    removeDir(parent)
   })
   return { cli, parent, dir }
 }

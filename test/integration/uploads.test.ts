@@ -29,12 +29,13 @@ afterEach(async () => {
 })
 
 async function cli(args: string[] = [], opts: { json?: boolean; relativeDir?: string } = {}): Promise<Cli> {
-  const parent = tmpDir()
+  const parent = tmpDir('upload-recv-uploads-')
+  // Registered first, so the folder goes even when the CLI fails to start.
+  cleanups.push(() => removeDir(parent))
   const dir = opts.relativeDir ?? path.join(parent, 'in')
   const c = await startCli(args, { dir, json: opts.json ?? true, cwd: opts.relativeDir ? parent : undefined })
   cleanups.push(async () => {
     await c.stop().catch(() => undefined)
-    removeDir(parent)
   })
   return opts.relativeDir ? { ...c, dir: path.join(parent, opts.relativeDir) } : c
 }
