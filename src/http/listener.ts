@@ -43,10 +43,16 @@ export function createListener(opts: ListenerOptions): Promise<Listener> {
   }
 
   // allowHalfOpen: a client's FIN does not cancel its request (RFC 9112 §9.6); we end our side.
+  // handshakeTimeout: a TLS client is only a Connection (with its timers) once its handshake is
+  // done; one that never finishes it would otherwise be held for Node's default of 120 s.
   const server = opts.tls
-    ? tls.createServer({ cert: opts.tls.cert, key: opts.tls.key, allowHalfOpen: true }, accept)
+    ? tls.createServer(
+        { cert: opts.tls.cert, key: opts.tls.key, allowHalfOpen: true, handshakeTimeout: opts.timeoutMs },
+        accept,
+      )
     : net.createServer({ allowHalfOpen: true }, accept)
-  if (opts.tls) server.on('tlsClientError', () => {})
+  // A failed or timed-out handshake only reports here: the socket stays open unless we close it.
+  if (opts.tls) server.on('tlsClientError', (_err: Error, socket: tls.TLSSocket) => socket.destroy())
 
   return new Promise((resolve, reject) => {
     server.once('error', reject)
