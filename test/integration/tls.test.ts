@@ -253,6 +253,34 @@ describe('HTTPS with a test certificate', () => {
   })
 })
 
+describe('TLS handshake bounds (--timeout 1, --max-connections 5)', () => {
+  it('clients that never finish the handshake are dropped after about 1 s, past the cap too; then HTTPS works', async () => {
+    const cli = await startCli(['--tls-cert', cert.certFile, '--tls-key', cert.keyFile, '--timeout', '1', '--max-connections', '5'])
+    try {
+      const started = Date.now()
+      // Silent TCP clients and one that stops half-way through its ClientHello.
+      const socks = Array.from({ length: 20 }, (_, i) => {
+        const s = net.connect({ host: '127.0.0.1', port: cli.port }, () => {
+          if (i === 0) s.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01]))
+        })
+        s.on('error', () => {})
+        return s
+      })
+      const lived = await withTimeout(
+        Promise.all(socks.map((s) => new Promise<number>((resolve) => s.on('close', () => resolve(Date.now() - started))))),
+        6_000,
+        'stalled handshakes to be dropped',
+      ).finally(() => socks.forEach((s) => s.destroy()))
+      expect(Math.min(...lived)).toBeGreaterThanOrEqual(800)
+      expect(Math.max(...lived)).toBeLessThan(4_000)
+      expect((await httpsRequest(cli.port, {})).status).toBe(200)
+    } finally {
+      await cli.stop()
+      removeDir(path.dirname(cli.dir))
+    }
+  })
+})
+
 describe('TLS from the environment', () => {
   it('UPLOAD_RECV_TLS_CERT and UPLOAD_RECV_TLS_KEY serve HTTPS', async () => {
     const cli = await startCli([], { env: { UPLOAD_RECV_TLS_CERT: cert.certFile, UPLOAD_RECV_TLS_KEY: cert.keyFile } })
