@@ -39,8 +39,10 @@ export function createApp(ctx: AppContext): Handler {
     if (method === 'GET' || method === 'HEAD') {
       if (path === '/') {
         if (access.fromQuery && ctx.config.token) {
-          // Keep the secret out of the address bar and history: cookie, then back to a clean URL.
-          return res.send(303, { Location: '/', 'Set-Cookie': tokenCookie(ctx.config.token), 'Cache-Control': 'no-store' })
+          // The page itself, not a 303: a SameSite=Strict cookie set by a redirect is not sent on
+          // the redirected request when the link was clicked on another site. The page's script
+          // takes the token out of the address bar (history.replaceState).
+          return res.send(200, { ...pageHeaders, 'Set-Cookie': tokenCookie(ctx.config.token) }, page)
         }
         return res.send(200, pageHeaders, page)
       }

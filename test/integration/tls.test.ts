@@ -157,9 +157,9 @@ describe('HTTPS with a test certificate', () => {
     await expect(httpsRequest(cli.port, { ca: null })).rejects.toMatchObject({ code: expect.stringMatching(/SELF_SIGNED|UNABLE_TO_VERIFY/) })
   })
 
-  it('?token= over TLS: 303 with the HttpOnly SameSite=Strict cookie; 401 without the token', async () => {
+  it('?token= over TLS: the page with the HttpOnly SameSite=Strict cookie; 401 without the token', async () => {
     const r = await httpsRequest(cli.port, { path: '/?token=tls-secret' })
-    expect(r.status).toBe(303)
+    expect(r.status).toBe(200)
     expect(String(r.headers['set-cookie'])).toMatch(/HttpOnly/)
     expect((await httpsRequest(cli.port, {})).status).toBe(401)
   })

@@ -10,6 +10,8 @@ export const CLIENT = String.raw`
 'use strict';
 var d = document, root = d.documentElement;
 root.classList.add('js');
+// Opened as /?token=...: the server set the cookie; keep the secret out of the address bar and history.
+if (/[?&]token=/.test(location.search) && history.replaceState) history.replaceState(null, '', location.pathname);
 function $(id) { return d.getElementById(id); }
 var cfg = JSON.parse($('config').textContent);
 var LIMIT = 3, NB = '\u00a0';
