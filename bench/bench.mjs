@@ -67,6 +67,7 @@ const HELP = `usage: node bench/bench.mjs [options]       (npm run bench -- [opt
   --servers <list>      ceiling,busboy,upload-recv (default all)
   --work-dir <dir>      where sources and received files go (default /dev/shm)
   --json-out <file>     also write every run's numbers as JSON
+  --busboy-hwm <size>   give busboy.mjs's write streams this highWaterMark (default: Node's 16 KiB)
   --profile             run the servers (default: upload-recv only) under node --cpu-prof,
                         1 round, default workload w1, and print the top functions by self time
   --profile-dir <dir>   where .cpuprofile files go (default /tmp/upload-recv-bench-profiles)
@@ -94,6 +95,7 @@ function parseArgs(argv) {
     top: 15,
     summarize: null,
     quietWait: null,
+    busboyHwm: null,
   }
   for (let i = 0; i < argv.length; i++) {
     let a = argv[i]
@@ -125,6 +127,7 @@ function parseArgs(argv) {
       case '--servers': o.servers = val().split(',').filter(Boolean); break
       case '--work-dir': o.workDir = val(); break
       case '--json-out': o.jsonOut = val(); break
+      case '--busboy-hwm': o.busboyHwm = parseSize(val()); break
       case '--profile': o.profile = true; break
       case '--profile-dir': o.profileDir = path.resolve(val()); break
       case '--top': o.top = int(); break
@@ -154,7 +157,11 @@ function parseArgs(argv) {
 
 const SERVERS = {
   ceiling: (dir) => [path.join(ROOT, 'bench/servers/ceiling.mjs'), '--port', '0', '--host', '127.0.0.1', '--dir', dir],
-  busboy: (dir) => [path.join(ROOT, 'bench/servers/busboy.mjs'), '--port', '0', '--host', '127.0.0.1', '--dir', dir],
+  busboy: (dir, o) => [
+    path.join(ROOT, 'bench/servers/busboy.mjs'),
+    ...['--port', '0', '--host', '127.0.0.1', '--dir', dir],
+    ...(o.busboyHwm ? ['--hwm', String(o.busboyHwm)] : []),
+  ],
   'upload-recv': (dir) => [path.join(ROOT, 'bin/upload-recv.js'), '--port', '0', '--host', '127.0.0.1', '--json', '--quiet', '--dir', dir],
 }
 
@@ -197,8 +204,9 @@ function track(child) {
   return child
 }
 
-async function startServer(name, dir, nodeFlags = []) {
-  const child = track(spawn(process.execPath, [...nodeFlags, ...SERVERS[name](dir)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }))
+async function startServer(name, dir, opts, nodeFlags = []) {
+  const args = [...nodeFlags, ...SERVERS[name](dir, opts)]
+  const child = track(spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }))
   const srv = { name, child, pid: child.pid, port: 0, events: [], stderr: '', exited: null }
   child.stderr.setEncoding('utf8')
   child.stderr.on('data', (d) => {
@@ -645,7 +653,7 @@ async function runOnce(work, sources, workload, serverName, round, opts) {
   const run = { workload: workload.id, server: serverName, round: round + 1, ok: false, reason: null }
   let srv
   try {
-    srv = await startServer(serverName, dir, nodeFlags)
+    srv = await startServer(serverName, dir, opts, nodeFlags)
     const url = `http://127.0.0.1:${srv.port}/`
 
     // Untimed warm-up: JIT-compile the request path, then forget what it stored.
@@ -959,6 +967,7 @@ async function main() {
     '',
     `upload-recv benchmark${mode}: ${opts.rounds} round(s), servers interleaved in rotating order, loopback, curl, files on ${opts.workDir}`,
     envLine,
+    `busboy.mjs write streams: ${opts.busboyHwm ? `highWaterMark ${fmtSize(opts.busboyHwm)} (--busboy-hwm)` : "Node's default 16 KiB buffer"}; upload-recv and the ceiling: 1 MiB`,
     'throughput = payload bytes (or files) / wall time from first curl start to last curl exit; × = median of per-round ratios;',
     'CPU = server utime+stime over the timed part; peak RSS = VmHWM of a fresh server per run (max over rounds);',
     "other load = CPU used by processes other than the server, curl and this script during the timed part (max over rounds)",

@@ -3,8 +3,10 @@
 // piped to fs.createWriteStream (Node's default 16 KiB buffer, as most code does) in the target
 // folder, SHA-256 computed on the way, 201 with JSON shaped like upload-recv's answer.
 // It is a baseline, not a product: no name sanitising beyond basename, no limits, no temp files.
+// --hwm <bytes> sets the write streams' highWaterMark (bench.mjs --busboy-hwm), to see how much of
+// the gap is that buffer alone.
 //
-// Usage: node busboy.mjs --dir <dir> [--port 0] [--host 127.0.0.1]
+// Usage: node busboy.mjs --dir <dir> [--port 0] [--host 127.0.0.1] [--hwm <bytes>]
 import busboy from 'busboy'
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
@@ -19,6 +21,7 @@ const opt = (name, dflt) => {
 const dir = path.resolve(opt('--dir', '.'))
 const port = Number(opt('--port', '0'))
 const host = opt('--host', '127.0.0.1')
+const hwm = opt('--hwm') === undefined ? undefined : Number(opt('--hwm'))
 
 const server = http.createServer((req, res) => {
   if (req.method !== 'POST') {
@@ -37,7 +40,7 @@ const server = http.createServer((req, res) => {
     const name = path.basename(info.filename || 'upload')
     const hash = createHash('sha256')
     let size = 0
-    const out = fs.createWriteStream(path.join(dir, name))
+    const out = fs.createWriteStream(path.join(dir, name), hwm ? { highWaterMark: hwm } : undefined)
     file.on('data', (d) => {
       size += d.length
       hash.update(d)
