@@ -27,7 +27,7 @@ export interface RunIO {
   signals: NodeJS.EventEmitter
 }
 
-const BODY_HWM = 256 * 1024
+const BODY_HWM = 128 * 1024
 
 export async function run(config: Config, io: RunIO): Promise<number> {
   const root = await prepareDir(config.dir)

@@ -1,7 +1,6 @@
 // multipart/form-data: the body goes to busboy; every file part is stored on its own.
 import busboy from 'busboy'
 import type { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
 import { HttpError, toHttpError } from '../errors.js'
 import { decodeFormEscapes, sanitizePath } from '../files/sanitize.js'
 import type { Request, Response } from '../http/connection.js'
@@ -9,6 +8,8 @@ import { formatSize } from '../size.js'
 import { sendError, sendStored, type FileAnswer } from './answers.js'
 import type { AppContext } from './context.js'
 import { receiveFile } from './receive.js'
+
+const BUSBOY_HWM = 128 * 1024
 
 export function isMultipart(contentType: string | undefined): boolean {
   return contentType !== undefined && /^multipart\/form-data\s*(;|$)/i.test(contentType)
@@ -34,6 +35,9 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
       defParamCharset: 'utf8',
       // Keep `folder/a.txt` from webkitdirectory uploads; sanitizePath makes it safe.
       preservePath: true,
+      // 16 KiB defaults make every 64 KiB socket read a backpressure round trip.
+      highWaterMark: BUSBOY_HWM,
+      fileHwm: BUSBOY_HWM,
       limits: {
         // busboy flags a file of exactly `fileSize` bytes as truncated (multer#1402): +1, and the sink is exact.
         ...(Number.isFinite(config.maxFileSize) ? { fileSize: config.maxFileSize + 1 } : {}),
@@ -84,11 +88,30 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
   })
   bb.on('filesLimit', () => fail(new HttpError('TOO_MANY_FILES', `At most ${config.maxFiles} files per upload.`)))
 
-  const parsed = pipeline(req.body, bb).catch(fail)
+  // A plain pipe with two listeners: pipeline() would build an AbortSignal and errors per request.
+  const parsed = new Promise<void>((resolve) => {
+    bb.once('close', resolve)
+    // Kept for the instance's whole life: busboy can emit more than one error (multer#1176).
+    bb.on('error', (err) => {
+      // After the chunk in hand: parts busboy completes in the same write still count (SPEC §3).
+      queueMicrotask(() => {
+        fail(err)
+        resolve()
+      })
+    })
+    req.body.on('error', (err) => {
+      // The part in flight fails with the body's reason (client gone, timeout), not busboy's.
+      bb.destroy(err)
+      fail(err)
+      resolve()
+    })
+  })
+  if (req.body.errored) fail(req.body.errored)
+  else req.body.pipe(bb)
   await Promise.race([parsed, failed])
   if (failure) {
     req.body.unpipe(bb)
-    bb.destroy()
+    bb.destroy(failure)
     // busboy can still start a part after it has failed (a malformed part header earlier in the
     // same chunk) and then neither ends nor destroys it: its save would wait forever, holding the
     // connection and a temp file. Parts whose bytes all arrived are left to finish (SPEC §3).
