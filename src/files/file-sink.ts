@@ -15,7 +15,6 @@ const WRITE_HWM = 256 * 1024
 class FdSink extends Writable {
   size = 0
   readonly hash: Hash = createHash('sha256')
-  private fdClosed = false
 
   constructor(
     private readonly fd: number,
@@ -51,9 +50,24 @@ class FdSink extends Writable {
     this.writeAll([chunk], done)
   }
 
+  private writing = false
+  private onIdle: (() => void) | null = null
+
+  /** Resolves once no writev is in flight: only then may the descriptor be closed (and its number reused). */
+  whenIdle(): Promise<void> {
+    return this.writing ? new Promise((resolve) => (this.onIdle = resolve)) : Promise.resolve()
+  }
+
   /** writev may write less than asked (a full disk, a signal): go on from where it stopped. */
   private writeAll(bufs: Buffer[], done: (err?: Error | null) => void): void {
+    if (this.destroyed) return done()
+    this.writing = true
     fs.writev(this.fd, bufs, (err, written) => {
+      this.writing = false
+      if (this.onIdle) {
+        this.onIdle()
+        this.onIdle = null
+      }
       if (err) return done(err)
       let rest = written
       while (bufs.length > 0 && rest >= bufs[0]!.length) rest -= bufs.shift()!.length
@@ -62,20 +76,9 @@ class FdSink extends Writable {
       this.writeAll(bufs, done)
     })
   }
-
-  override _final(done: (err?: Error | null) => void): void {
-    this.fdClosed = true
-    fs.close(this.fd, (err) => done(err))
-  }
-
-  override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
-    if (this.fdClosed) return done(err)
-    this.fdClosed = true
-    fs.close(this.fd, () => done(err))
-  }
 }
 
-/** Streams `source` into `fd` and closes it, on success and on failure. */
+/** Streams `source` into `fd`; the descriptor stays open (the store closes it once the name is settled). */
 export function streamToFd(source: Readable, fd: number, opts: SinkOptions): Promise<SinkResult> {
   return new Promise((resolve, reject) => {
     const sink = new FdSink(fd, opts)
@@ -86,7 +89,7 @@ export function streamToFd(source: Readable, fd: number, opts: SinkOptions): Pro
       source.unpipe(sink)
       sink.destroy()
       source.destroy()
-      reject(err)
+      void sink.whenIdle().then(() => reject(err))
     }
     source.on('error', fail)
     sink.on('error', fail)

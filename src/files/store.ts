@@ -1,7 +1,7 @@
 // Files on disk: folders made without following symlinks, bytes streamed into a hidden temp file
 // beside the final name, then published atomically without ever replacing someone else's file.
 import { randomBytes } from 'node:crypto'
-import { constants, open as openCallback, unlinkSync, type Stats } from 'node:fs'
+import { close as closeCallback, constants, open as openCallback, unlinkSync, type Stats } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
@@ -40,24 +40,23 @@ export function createStore(opts: StoreOptions): Store {
 
   async function save(source: Readable, segments: readonly string[], onProgress?: (n: number) => void) {
     let tmp: string | null = null
+    let fd: number | null = null
     try {
       const dir = await ensureDir(opts.root, segments.slice(0, -1))
-      tmp = path.join(dir, `${TEMP_PREFIX}${randomBytes(9).toString('hex')}${TEMP_SUFFIX}`)
-      const fd = await openExclusive(tmp)
+      tmp = path.join(dir, tempName())
+      fd = await openExclusive(tmp)
       temps.add(tmp)
       const result = await streamToFd(source, fd, { maxFileSize: opts.maxFileSize, onProgress })
       const base = segments[segments.length - 1]!
       const finalName = opts.overwrite ? await replace(tmp, dir, base) : await publish(tmp, dir, base)
-      temps.delete(tmp)
       const rel = path.relative(opts.root, path.join(dir, finalName)).split(path.sep).join('/')
       return { name: rel, ...result }
     } catch (err) {
       source.destroy()
-      if (tmp !== null) {
-        temps.delete(tmp)
-        await fs.rm(tmp, { force: true })
-      }
       throw toHttpError(err)
+    } finally {
+      // Also after success: the answer (and --once's exit) must not leave the temp name behind.
+      if (tmp !== null) await discard(tmp, fd).finally(() => temps.delete(tmp!))
     }
   }
 
@@ -117,7 +116,6 @@ async function publish(tmp: string, dir: string, base: string): Promise<string> 
     const target = path.join(dir, name)
     try {
       await fs.link(tmp, target)
-      await fs.unlink(tmp)
       return name
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code
@@ -160,6 +158,23 @@ async function replace(tmp: string, dir: string, base: string): Promise<string> 
   if (st && !st.isFile()) throw new HttpError('CONFLICT', `"${base}" exists and is not a regular file.`)
   await fs.rename(tmp, target)
   return base
+}
+
+// Unguessable per run, then a counter: O_EXCL already makes a planted name harmless, and a
+// random draw per file cost more than the rest of naming it.
+const RUN_ID = randomBytes(6).toString('hex')
+let tempCounter = 0
+function tempName(): string {
+  return `${TEMP_PREFIX}${RUN_ID}-${(++tempCounter).toString(36)}${TEMP_SUFFIX}`
+}
+
+/** Closes the temp file's descriptor and removes its name (gone already after a rename). */
+async function discard(tmp: string, fd: number | null): Promise<void> {
+  // Independent: unlinking a name does not care whether a descriptor is still open on it.
+  await Promise.all([
+    fd === null ? undefined : new Promise<void>((resolve) => closeCallback(fd, () => resolve())),
+    fs.rm(tmp, { force: true }),
+  ])
 }
 
 /** O_CREAT|O_EXCL: never opens an existing file, nor follows a symlink planted under the name. */
