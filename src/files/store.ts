@@ -173,7 +173,10 @@ async function discard(tmp: string, fd: number | null): Promise<void> {
   // Independent: unlinking a name does not care whether a descriptor is still open on it.
   await Promise.all([
     fd === null ? undefined : new Promise<void>((resolve) => closeCallback(fd, () => resolve())),
-    fs.rm(tmp, { force: true }),
+    // unlink, not rm: rm lstat()s first, one more round trip per file for nothing.
+    // Never throws: a temp name that could not be removed must not fail a stored file; it is
+    // recognisable by its name (isTempName).
+    fs.unlink(tmp).catch(() => {}),
   ])
 }
 

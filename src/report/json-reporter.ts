@@ -2,8 +2,37 @@
 import type { Writable } from 'node:stream'
 import type { Reporter, UploadEvent } from './events.js'
 
-export function createJsonReporter(out: Writable): Reporter {
-  const line = (o: object) => out.write(JSON.stringify(o) + '\n')
+/**
+ * Lines written to a pipe or file are gathered and written once per turn of the event loop: one
+ * write(2) per burst instead of one per file. A terminal gets them at once (the live block on
+ * stderr is drawn around them), and `closed` flushes everything before the process exits.
+ */
+export function lineWriter(out: Writable & { isTTY?: boolean }): { write(s: string): void; flush(): void } {
+  if (out.isTTY) return { write: (s) => void out.write(s), flush() {} }
+  let pending = ''
+  let scheduled = false
+  const flush = () => {
+    scheduled = false
+    if (pending === '') return
+    const data = pending
+    pending = ''
+    out.write(data)
+  }
+  return {
+    write(s) {
+      pending += s
+      if (!scheduled) {
+        scheduled = true
+        setImmediate(flush)
+      }
+    },
+    flush,
+  }
+}
+
+export function createJsonReporter(out: Writable & { isTTY?: boolean }): Reporter {
+  const writer = lineWriter(out)
+  const line = (o: object) => writer.write(JSON.stringify(o) + '\n')
   return {
     emit(e: UploadEvent) {
       switch (e.type) {
@@ -24,17 +53,20 @@ export function createJsonReporter(out: Writable): Reporter {
         case 'failed':
           return void line({ event: 'failed', client: e.client, name: e.name, code: e.code, message: e.message })
         case 'closed':
-          return void line({ event: 'closed', files: e.files, bytes: e.bytes })
+          line({ event: 'closed', files: e.files, bytes: e.bytes })
+          return writer.flush()
       }
     },
   }
 }
 
 /** Without --json, stdout carries one stored path per line and nothing else (SPEC §2). */
-export function createPathReporter(out: Writable): Reporter {
+export function createPathReporter(out: Writable & { isTTY?: boolean }): Reporter {
+  const writer = lineWriter(out)
   return {
     emit(e: UploadEvent) {
-      if (e.type === 'stored') out.write(e.path + '\n')
+      if (e.type === 'stored') writer.write(e.path + '\n')
+      else if (e.type === 'closed') writer.flush()
     },
   }
 }
