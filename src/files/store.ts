@@ -278,8 +278,3 @@ function openExclusive(file: string): Promise<number> {
     openCallback(file, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644, (err, fd) => (err ? reject(err) : resolve(fd))),
   )
 }
-
-/** Temp files left by a killed run (SIGKILL cannot be caught) are recognisable by their name. */
-export function isTempName(name: string): boolean {
-  return name.startsWith(TEMP_PREFIX) && name.endsWith(TEMP_SUFFIX)
-}

@@ -115,4 +115,24 @@ describe(skipReason ? `disk full (skipped: ${skipReason})` : 'disk full: a 2 MiB
     await expectSmallUploadWorks(cli, '-F', 'small-form.bin')
     removeDir(path.join(dir(), 'small-form.bin'))
   })
+
+  it.skipIf(skipReason !== null)('a small file (the synchronous path) on a full disk: 507, no leftovers', async () => {
+    const cli = (c = await startCli([], { dir: dir() }))
+    // Fill the file system from outside the server, leaving less than the upload needs.
+    const fillerInside = path.join(dir(), 'zz-filler')
+    writeFileSync(fillerInside, Buffer.alloc(Math.max(0, freeBytes() - 8 * 1024)))
+    try {
+      const name = 'small-full.bin'
+      writeFileSync(path.join(src, name), randomBytes(40_000))
+      for (const how of ['-T', '-F'] as const) {
+        const r = await curl(how === '-T' ? ['-T', path.join(src, name), `${cli.url}/`] : ['-F', `file=@${path.join(src, name)}`, `${cli.url}/`])
+        expect(r.info.http_code, r.body).toBe(507)
+        expect(r.json().error.code).toBe('INSUFFICIENT_STORAGE')
+        expect(files(dir())).toEqual(['zz-filler'])
+        expect(tempFiles(dir())).toEqual([])
+      }
+    } finally {
+      removeDir(fillerInside)
+    }
+  })
 })
