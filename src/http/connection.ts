@@ -312,10 +312,13 @@ export class Connection {
     if (close) all['Connection'] = 'close'
     else if (this.head?.versionMinor === 0) all['Connection'] = 'keep-alive'
     const headOnly = this.head?.method === 'HEAD' || !statusHasBody(status)
-    this.socket.cork()
-    this.socket.write(serializeHead(status, all), 'latin1')
-    if (!headOnly && data.length > 0) this.socket.write(data)
-    this.socket.uncork()
+    // One buffer, one write: head and body leave in the same segment without cork/uncork.
+    const headText = serializeHead(status, all)
+    const bodyLength = headOnly ? 0 : data.length
+    const out = Buffer.allocUnsafe(headText.length + bodyLength)
+    out.write(headText, 0, 'latin1')
+    if (bodyLength > 0) data.copy(out, headText.length)
+    this.socket.write(out)
     this.served++
 
     if (bodyUnread) {
