@@ -1,8 +1,7 @@
 // PUT /<path> and non-multipart POST: the body is the file, named by the URL.
-import { HttpError } from '../errors.js'
 import { generatedName, percentDecodePath, sanitizePath } from '../files/sanitize.js'
 import type { Request, Response } from '../http/connection.js'
-import { formatSize } from '../size.js'
+import { fileTooLarge } from '../files/sink.js'
 import { sendStored } from './answers.js'
 import type { AppContext } from './context.js'
 import { receiveFile } from './receive.js'
@@ -17,7 +16,7 @@ export async function receiveRaw(ctx: AppContext, req: Request, res: Response): 
   const announced = req.framing.kind === 'length' ? req.framing.length : req.framing.kind === 'none' ? 0 : null
   // Refused before a body byte is read, so an `Expect: 100-continue` client never sends it.
   if (announced !== null && announced > config.maxFileSize) {
-    const err = new HttpError('FILE_TOO_LARGE', `The file is larger than the limit of ${formatSize(config.maxFileSize)}.`)
+    const err = fileTooLarge(config.maxFileSize)
     // Refused before receiveFile: still a failed upload for the terminal's ✖ line and --json (SPEC §6).
     ctx.reporter.emit({ type: 'failed', id: 0, client: req.remoteAddress, name: segments.join('/'), code: err.code, message: err.message })
     throw err

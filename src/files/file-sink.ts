@@ -5,8 +5,7 @@ import { createHash, type Hash } from 'node:crypto'
 import fs from 'node:fs'
 import { Writable, type Readable } from 'node:stream'
 import { HttpError } from '../errors.js'
-import { formatSize } from '../size.js'
-import type { SinkOptions, SinkResult } from './sink.js'
+import { fileTooLarge, type SinkOptions, type SinkResult } from './sink.js'
 
 // Large writes: Node's 16 KiB default costs 1.7-3x in throughput on big files (issue #7 notes);
 // beyond ~256 KiB the gain is gone and memory per connection only grows.
@@ -26,7 +25,7 @@ class FdSink extends Writable {
   private count(chunk: Buffer): HttpError | null {
     this.size += chunk.length
     if (this.size > this.opts.maxFileSize) {
-      return new HttpError('FILE_TOO_LARGE', `The file is larger than the limit of ${formatSize(this.opts.maxFileSize)}.`)
+      return fileTooLarge(this.opts.maxFileSize)
     }
     this.hash.update(chunk)
     return null

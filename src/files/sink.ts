@@ -5,6 +5,11 @@ import { pipeline } from 'node:stream/promises'
 import { HttpError } from '../errors.js'
 import { formatSize } from '../size.js'
 
+/** The one wording of a file over --max-file-size, wherever it is found out. */
+export function fileTooLarge(maxFileSize: number): HttpError {
+  return new HttpError('FILE_TOO_LARGE', `The file is larger than the limit of ${formatSize(maxFileSize)}.`)
+}
+
 export interface SinkOptions {
   maxFileSize: number
   onProgress?: ((bytes: number) => void) | undefined
@@ -24,7 +29,7 @@ export async function sinkInto(source: Readable, dest: Writable, opts: SinkOptio
     transform(chunk: Buffer, _enc, done) {
       size += chunk.length
       if (size > opts.maxFileSize) {
-        done(new HttpError('FILE_TOO_LARGE', `The file is larger than the limit of ${formatSize(opts.maxFileSize)}.`))
+        done(fileTooLarge(opts.maxFileSize))
         return
       }
       hash.update(chunk)

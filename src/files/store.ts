@@ -16,9 +16,9 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
 import { HttpError, toHttpError } from '../errors.js'
-import { formatSize } from '../size.js'
 import { candidateName } from './names.js'
 import { streamToFd } from './file-sink.js'
+import { fileTooLarge } from './sink.js'
 
 export interface StoreOptions {
   /** Absolute, symlink-free path of --dir. */
@@ -82,7 +82,7 @@ export function createStore(opts: StoreOptions): Store {
   async function saveSmall(dir: string, base: string, chunks: Buffer[]): Promise<SavedFile> {
     const size = chunks.reduce((n, c) => n + c.length, 0)
     if (size > opts.maxFileSize) {
-      throw new HttpError('FILE_TOO_LARGE', `The file is larger than the limit of ${formatSize(opts.maxFileSize)}.`)
+      throw fileTooLarge(opts.maxFileSize)
     }
     const hash = createHash('sha256')
     for (const c of chunks) hash.update(c)
