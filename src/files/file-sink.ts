@@ -1,15 +1,28 @@
-// One file's bytes into an open file descriptor: counted, limited and hashed in the same pass,
-// written with writev(2) straight from the stream's buffered chunks. Lighter per file than a
-// Transform + fs.WriteStream + pipeline(), which matters when thousands of small files arrive.
+// One file's bytes into an open file descriptor: counted, limited and hashed in the same pass.
+// Lighter per file than a Transform + fs.WriteStream + pipeline(), which matters when
+// thousands of small files arrive.
+//
+// Writes are synchronous while the disk keeps up. A write(2) into the page cache is a memcpy;
+// handing it to the thread pool instead cost more CPU than the copy (issue #7: W3 server CPU
+// -20%) and kept every chunk alive until the pool got round to it, so with many clients the
+// buffers outlived young-generation GCs and peak RSS doubled. nginx writes request bodies to
+// its temp files the same way. A device that does block (USB stick, network mount) must not
+// freeze every other client: once a write takes longer than SLOW_WRITE_MS, writes go through
+// the thread pool for the next SLOW_BACKOFF_MS.
 import { createHash, type Hash } from 'node:crypto'
 import fs from 'node:fs'
 import { Writable, type Readable } from 'node:stream'
 import { HttpError } from '../errors.js'
 import { fileTooLarge, type SinkOptions, type SinkResult } from './sink.js'
 
-// Large writes: Node's 16 KiB default costs 1.7-3x in throughput on big files (issue #7 notes);
-// beyond ~256 KiB the gain is gone and memory per connection only grows.
+// Only fills while a thread-pool write is in flight: larger batches mean fewer writev calls
+// (Node's 16 KiB default cost 1.7-3x on big files, issue #7 notes); beyond ~256 KiB the gain
+// is gone and memory per connection only grows.
 const WRITE_HWM = 256 * 1024
+const SLOW_WRITE_MS = 20
+const SLOW_BACKOFF_MS = 10_000
+/** Until when writes go through the thread pool (process-wide: one slow device is enough). */
+let asyncUntil = 0
 
 class FdSink extends Writable {
   size = 0
@@ -60,6 +73,18 @@ class FdSink extends Writable {
   /** writev may write less than asked (a full disk, a signal): go on from where it stopped. */
   private writeAll(bufs: Buffer[], done: (err?: Error | null) => void): void {
     if (this.destroyed) return done()
+    if (asyncUntil === 0 || performance.now() > asyncUntil) {
+      asyncUntil = 0
+      const start = performance.now()
+      try {
+        while (bufs.length > 0) skipWritten(bufs, writevOnce(this.fd, bufs))
+      } catch (err) {
+        return done(err as Error)
+      }
+      const took = performance.now() - start
+      if (took > SLOW_WRITE_MS) asyncUntil = start + took + SLOW_BACKOFF_MS
+      return done()
+    }
     this.writing = true
     fs.writev(this.fd, bufs, (err, written) => {
       this.writing = false
@@ -68,13 +93,24 @@ class FdSink extends Writable {
         this.onIdle = null
       }
       if (err) return done(err)
-      let rest = written
-      while (bufs.length > 0 && rest >= bufs[0]!.length) rest -= bufs.shift()!.length
+      skipWritten(bufs, written)
       if (bufs.length === 0) return done()
-      bufs[0] = bufs[0]!.subarray(rest)
       this.writeAll(bufs, done)
     })
   }
+}
+
+/** A regular file takes at least one byte or fails; 0 would loop forever, so it is an error. */
+function writevOnce(fd: number, bufs: Buffer[]): number {
+  const written = fs.writevSync(fd, bufs)
+  if (written === 0) throw Object.assign(new Error('writev wrote nothing'), { code: 'EIO' })
+  return written
+}
+
+/** Drops what writev wrote from the front of `bufs`. */
+function skipWritten(bufs: Buffer[], written: number): void {
+  while (bufs.length > 0 && written >= bufs[0]!.length) written -= bufs.shift()!.length
+  if (bufs.length > 0 && written > 0) bufs[0] = bufs[0]!.subarray(written)
 }
 
 /** Streams `source` into `fd`; the descriptor stays open (the store closes it once the name is settled). */
