@@ -3,7 +3,6 @@ import { X509Certificate, createPrivateKey } from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import type { Writable } from 'node:stream'
-import tls from 'node:tls'
 import { createApp } from './app/router.js'
 import { renderError } from './app/answers.js'
 import type { AppContext, StdoutTarget } from './app/context.js'
@@ -204,6 +203,7 @@ async function readTls(certFile: string, keyFile: string): Promise<{ cert: Buffe
     throw new StartupError(`--tls-key ${keyFile}: not a PEM private key (or it is encrypted).`)
   }
   try {
+    const tls = await import('node:tls')
     tls.createSecureContext({ cert, key })
   } catch (err) {
     throw new StartupError(`--tls-cert ${certFile} / --tls-key ${keyFile}: unusable pair (${(err as Error).message}).`)

@@ -7,6 +7,8 @@ const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u206
 // A lone surrogate cannot be written as UTF-8; fs would silently store U+FFFD instead.
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g
 
+const ASCII = /^[\u0000-\u007f]*$/
+
 // Win32 resolves these to devices whatever follows the first dot (`nul.tar.gz`) and ignores
 // spaces before it; superscript digits and CONIN$/CONOUT$ are reserved too (cpython#95486).
 const DEVICE = /^(con|prn|aux|nul|conin\$|conout\$|com[1-9¹²³]|lpt[1-9¹²³])$/i
@@ -20,7 +22,10 @@ export function sanitizePath(name: string, now?: Date): string[] {
 function sanitizeSegment(raw: string): string {
   // NFC first so an NFD `<` + U+0338 stays `≮`; again after removal, which can leave a
   // base letter and a combining mark side by side.
-  const cleaned = raw.normalize('NFC').replace(LONE_SURROGATE, '\ufffd').replace(UNSAFE, '').normalize('NFC')
+  // ASCII is already NFC; skipping normalize() there also keeps ICU's tables out of memory.
+  const cleaned = ASCII.test(raw)
+    ? raw.replace(UNSAFE, '')
+    : raw.normalize('NFC').replace(LONE_SURROGATE, '\ufffd').replace(UNSAFE, '').normalize('NFC')
   // Cutting can expose new trailing dots or spaces, or a bare device name (`CON      …x`).
   let segment = stripTrailing(fitName(stripTrailing(cleaned)))
   if (isDeviceName(segment)) segment = stripTrailing(fitName(`_${segment}`))

@@ -1,7 +1,7 @@
 // The listening socket: accepts connections (plain or TLS), enforces the connection cap, and
 // stops gracefully or at once.
 import net from 'node:net'
-import tls from 'node:tls'
+import type { TLSSocket } from 'node:tls'
 import type { AddressInfo } from 'node:net'
 import { HttpError } from '../errors.js'
 import { Connection, type ConnectionOptions } from './connection.js'
@@ -24,7 +24,9 @@ export interface Listener {
   abort(): void
 }
 
-export function createListener(opts: ListenerOptions): Promise<Listener> {
+export async function createListener(opts: ListenerOptions): Promise<Listener> {
+  // Loaded only for --tls-cert: node:tls alone adds about 2 MiB to the resident size.
+  const tls = opts.tls ? await import('node:tls') : null
   const connections = new Set<Connection>()
   let stopping = false
   let allClosed: (() => void) | null = null
@@ -45,14 +47,14 @@ export function createListener(opts: ListenerOptions): Promise<Listener> {
   // allowHalfOpen: a client's FIN does not cancel its request (RFC 9112 §9.6); we end our side.
   // handshakeTimeout: a TLS client is only a Connection (with its timers) once its handshake is
   // done; one that never finishes it would otherwise be held for Node's default of 120 s.
-  const server = opts.tls
+  const server = opts.tls && tls
     ? tls.createServer(
         { cert: opts.tls.cert, key: opts.tls.key, allowHalfOpen: true, handshakeTimeout: opts.timeoutMs },
         accept,
       )
     : net.createServer({ allowHalfOpen: true }, accept)
   // A failed or timed-out handshake only reports here: the socket stays open unless we close it.
-  if (opts.tls) server.on('tlsClientError', (_err: Error, socket: tls.TLSSocket) => socket.destroy())
+  if (opts.tls) server.on('tlsClientError', (_err: Error, socket: TLSSocket) => socket.destroy())
 
   return new Promise((resolve, reject) => {
     server.once('error', reject)
