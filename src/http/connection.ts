@@ -1,6 +1,7 @@
 // One client connection: head -> handler -> body -> response -> next request, strictly in order.
 // The socket is the only source of bytes; decoded body bytes go into a Readable whose backpressure
 // pauses the socket, so a slow disk slows the client down instead of filling memory.
+import { noteBytesRead } from './reclaim.js'
 import { Readable } from 'node:stream'
 import type { Socket } from 'node:net'
 import { HttpError, toHttpError } from '../errors.js'
@@ -122,6 +123,7 @@ export class Connection {
 
   private onData(chunk: Buffer): void {
     this.lastActivity = Date.now()
+    noteBytesRead(chunk.length)
     switch (this.state) {
       case State.Drain:
         this.drained += chunk.length
