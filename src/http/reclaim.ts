@@ -9,7 +9,11 @@ import vm from 'node:vm'
 
 type Gc = (options: { type: 'minor' | 'major'; execution?: 'sync' | 'async' }) => void
 
-const RECLAIM_BYTES = Number(process.env.UPLOAD_RECV_RECLAIM ?? 2 * 1024 * 1024)
+const RECLAIM_BYTES = 2 * 1024 * 1024
+/** V8 grows each young-generation semi-space from 1 up to 16 MiB under a high allocation rate
+ * (every request allocates parser, stream and busboy objects); staying at 1 MiB kept W2's heap
+ * ~25 MiB smaller at no measurable cost in CPU. */
+const SEMI_SPACE_MIB = 1
 let gc: Gc | null | undefined
 let readSince = 0
 
@@ -24,6 +28,13 @@ function exposeGc(): Gc | null {
   } catch {
     return null
   }
+}
+
+/** Called once at start-up. The heap's maximum is fixed when the isolate is made; the growth
+ * factor is read each time V8 considers growing, so a factor of 1 is what holds it at run time. */
+export function limitYoungGeneration(): void {
+  v8.setFlagsFromString(`--max-semi-space-size=${SEMI_SPACE_MIB}`)
+  v8.setFlagsFromString('--semi-space-growth-factor=1')
 }
 
 /** Counts bytes read from a socket; now and then frees the dead read buffers. */
