@@ -63,7 +63,7 @@ export function createApp(ctx: AppContext): Handler {
 
 /** `POST /sub/dir/` puts the form's files in `sub/dir`. A trailing name is kept, so `/x` is a folder too. */
 function folderOf(path: string, flat: boolean): string[] {
-  if (flat) return []
+  if (flat || path === '/') return []
   // A placeholder last segment survives sanitising, so everything before it is the folder.
   return sanitizePath(percentDecodePath(path) + '/x').slice(0, -1)
 }

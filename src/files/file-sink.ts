@@ -19,7 +19,9 @@ import { fileTooLarge, type SinkOptions, type SinkResult } from './sink.js'
 // (Node's 16 KiB default cost 1.7-3x on big files, issue #7 notes); beyond ~256 KiB the gain
 // is gone and memory per connection only grows.
 const WRITE_HWM = 256 * 1024
-const SLOW_WRITE_MS = 20
+// A page-cache write takes microseconds; 20 ms was exceeded now and then on a loaded VM (steal
+// time), a device that throttles its writer stalls for hundreds.
+const SLOW_WRITE_MS = 50
 const SLOW_BACKOFF_MS = 10_000
 /** Until when writes go through the thread pool (process-wide: one slow device is enough). */
 let asyncUntil = 0
