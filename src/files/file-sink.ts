@@ -19,10 +19,14 @@ import { fileTooLarge, type SinkOptions, type SinkResult } from './sink.js'
 // (Node's 16 KiB default cost 1.7-3x on big files, issue #7 notes); beyond ~256 KiB the gain
 // is gone and memory per connection only grows.
 const WRITE_HWM = 256 * 1024
-// A page-cache write takes microseconds; 20 ms was exceeded now and then on a loaded VM (steal
-// time), a device that throttles its writer stalls for hundreds.
+// A page-cache write takes microseconds. A device that throttles its writer (dirty pages over
+// the limit on a USB stick) stalls every write for tens to hundreds of ms; a VM descheduling us
+// stalls one now and then (a lone 108 ms write into tmpfs was seen here, and switching a 64-client
+// upload to the thread pool for it cost 2x CPU and memory). So only a streak counts.
 const SLOW_WRITE_MS = 50
+const SLOW_STREAK = 3
 const SLOW_BACKOFF_MS = 10_000
+let slowStreak = 0
 /** Until when writes go through the thread pool (process-wide: one slow device is enough). */
 let asyncUntil = 0
 
@@ -84,7 +88,11 @@ class FdSink extends Writable {
         return done(err as Error)
       }
       const took = performance.now() - start
-      if (took > SLOW_WRITE_MS) asyncUntil = start + took + SLOW_BACKOFF_MS
+      slowStreak = took > SLOW_WRITE_MS ? slowStreak + 1 : 0
+      if (slowStreak >= SLOW_STREAK) {
+        slowStreak = 0
+        asyncUntil = start + took + SLOW_BACKOFF_MS
+      }
       return done()
     }
     this.writing = true
