@@ -7,28 +7,19 @@
 // -20%) and kept every chunk alive until the pool got round to it, so with many clients the
 // buffers outlived young-generation GCs and peak RSS doubled. nginx writes request bodies to
 // its temp files the same way. A device that does block (USB stick, network mount) must not
-// freeze every other client: once a write takes longer than SLOW_WRITE_MS, writes go through
-// the thread pool for the next SLOW_BACKOFF_MS.
+// freeze every other client: after a streak of slow writes they go through the thread pool for a
+// while (write-mode.ts).
 import { createHash, type Hash } from 'node:crypto'
 import fs from 'node:fs'
 import { Writable, type Readable } from 'node:stream'
 import { HttpError } from '../errors.js'
 import { fileTooLarge, type SinkOptions, type SinkResult } from './sink.js'
+import { writeMode } from './write-mode.js'
 
 // Only fills while a thread-pool write is in flight: larger batches mean fewer writev calls
 // (Node's 16 KiB default cost 1.7-3x on big files, issue #7 notes); beyond ~256 KiB the gain
 // is gone and memory per connection only grows.
 const WRITE_HWM = 256 * 1024
-// A page-cache write takes microseconds. A device that throttles its writer (dirty pages over
-// the limit on a USB stick) stalls every write for tens to hundreds of ms; a VM descheduling us
-// stalls one now and then (a lone 108 ms write into tmpfs was seen here, and switching a 64-client
-// upload to the thread pool for it cost 2x CPU and memory). So only a streak counts.
-const SLOW_WRITE_MS = 50
-const SLOW_STREAK = 3
-const SLOW_BACKOFF_MS = 10_000
-let slowStreak = 0
-/** Until when writes go through the thread pool (process-wide: one slow device is enough). */
-let asyncUntil = 0
 
 class FdSink extends Writable {
   size = 0
@@ -79,20 +70,14 @@ class FdSink extends Writable {
   /** writev may write less than asked (a full disk, a signal): go on from where it stopped. */
   private writeAll(bufs: Buffer[], done: (err?: Error | null) => void): void {
     if (this.destroyed) return done()
-    if (asyncUntil === 0 || performance.now() > asyncUntil) {
-      asyncUntil = 0
-      const start = performance.now()
+    const start = performance.now()
+    if (writeMode.sync(start)) {
       try {
         while (bufs.length > 0) skipWritten(bufs, writevOnce(this.fd, bufs))
       } catch (err) {
         return done(err as Error)
       }
-      const took = performance.now() - start
-      slowStreak = took > SLOW_WRITE_MS ? slowStreak + 1 : 0
-      if (slowStreak >= SLOW_STREAK) {
-        slowStreak = 0
-        asyncUntil = start + took + SLOW_BACKOFF_MS
-      }
+      writeMode.record(start, performance.now() - start)
       return done()
     }
     this.writing = true
