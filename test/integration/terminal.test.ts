@@ -143,6 +143,8 @@ describe.skipIf(!HAVE_SCRIPT || !HAVE_CURL)('on a real terminal (script), a thro
     const { run, port, flag } = startOnTty(['--dir', target, '--once'], { afterFlag: 'stty cols 60', stdoutFile })
     const p = await port
     const url = `http://127.0.0.1:${p}/`
+    // `script` relays the terminal in pieces: the URL can arrive before the rest of the banner.
+    await until(() => stripSgr(run.out()).includes('Ctrl-C stops.'), 10_000, 'the whole banner', run.out)
 
     // The banner: name, version, absolute folder, URL, and the QR code of that URL (in colour).
     const banner = stripSgr(run.out())
