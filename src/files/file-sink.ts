@@ -15,7 +15,7 @@ import fs from 'node:fs'
 import { Writable, type Readable } from 'node:stream'
 import { HttpError } from '../errors.js'
 import { fileTooLarge, type SinkOptions, type SinkResult } from './sink.js'
-import { writeMode } from './write-mode.js'
+import { writeMode as sharedWriteMode, type WriteMode } from './write-mode.js'
 
 // Only fills while a thread-pool write is in flight: larger batches mean fewer writev calls
 // (Node's 16 KiB default cost 1.7-3x on big files, issue #7 notes); beyond ~256 KiB the gain
@@ -29,6 +29,7 @@ class FdSink extends Writable {
   constructor(
     private readonly fd: number,
     private readonly opts: SinkOptions,
+    private readonly mode: WriteMode,
   ) {
     super({ highWaterMark: WRITE_HWM })
   }
@@ -72,13 +73,13 @@ class FdSink extends Writable {
   private writeAll(bufs: Buffer[], done: (err?: Error | null) => void): void {
     if (this.destroyed) return done()
     const start = performance.now()
-    if (writeMode.sync(start)) {
+    if (this.mode.sync(start)) {
       try {
         while (bufs.length > 0) skipWritten(bufs, writevOnce(this.fd, bufs))
       } catch (err) {
         return done(err as Error)
       }
-      writeMode.record(start, performance.now() - start)
+      this.mode.record(start, performance.now() - start)
       return done()
     }
     this.writing = true
@@ -109,10 +110,18 @@ function skipWritten(bufs: Buffer[], written: number): void {
   if (bufs.length > 0 && written > 0) bufs[0] = bufs[0]!.subarray(written)
 }
 
-/** Streams `source` into `fd`; the descriptor stays open (the store closes it once the name is settled). */
-export function streamToFd(source: Readable, fd: number, opts: SinkOptions): Promise<SinkResult> {
+/**
+ * Streams `source` into `fd`; the descriptor stays open (the store closes it once the name is
+ * settled). `mode` is the process-wide one but for tests of both write paths.
+ */
+export function streamToFd(
+  source: Readable,
+  fd: number,
+  opts: SinkOptions,
+  mode: WriteMode = sharedWriteMode,
+): Promise<SinkResult> {
   return new Promise((resolve, reject) => {
-    const sink = new FdSink(fd, opts)
+    const sink = new FdSink(fd, opts, mode)
     let settled = false
     const fail = (err: unknown) => {
       if (settled) return
