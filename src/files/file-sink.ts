@@ -75,7 +75,7 @@ class FdSink extends Writable {
     const start = performance.now()
     if (this.mode.sync(start)) {
       try {
-        while (bufs.length > 0) skipWritten(bufs, writevOnce(this.fd, bufs))
+        writeAllSync(this.fd, bufs)
       } catch (err) {
         return done(err as Error)
       }
@@ -97,11 +97,15 @@ class FdSink extends Writable {
   }
 }
 
-/** A regular file takes at least one byte or fails; 0 would loop forever, so it is an error. */
-function writevOnce(fd: number, bufs: Buffer[]): number {
-  const written = fs.writevSync(fd, bufs)
-  if (written === 0) throw Object.assign(new Error('writev wrote nothing'), { code: 'EIO' })
-  return written
+/** Writes every byte of `chunks` (the array itself is left alone), however short each writev is. */
+export function writeAllSync(fd: number, chunks: readonly Buffer[]): void {
+  const bufs = chunks.slice()
+  while (bufs.length > 0) {
+    const written = fs.writevSync(fd, bufs)
+    // A regular file takes at least one byte or fails; 0 would loop forever.
+    if (written === 0) throw Object.assign(new Error('writev wrote nothing'), { code: 'EIO' })
+    skipWritten(bufs, written)
+  }
 }
 
 /** Drops what writev wrote from the front of `bufs`. */

@@ -9,7 +9,6 @@ import {
   open as openCallback,
   openSync,
   unlinkSync,
-  writevSync,
   type Stats,
 } from 'node:fs'
 import fs from 'node:fs/promises'
@@ -17,7 +16,7 @@ import path from 'node:path'
 import type { Readable } from 'node:stream'
 import { HttpError, toHttpError } from '../errors.js'
 import { candidateName } from './names.js'
-import { streamToFd } from './file-sink.js'
+import { streamToFd, writeAllSync } from './file-sink.js'
 import { fileTooLarge } from './sink.js'
 
 export interface StoreOptions {
@@ -168,18 +167,6 @@ function takeWholeIfSmall(source: Readable): Buffer[] | null {
   const chunks: Buffer[] = []
   for (let c = source.read() as Buffer | null; c !== null; c = source.read() as Buffer | null) chunks.push(c)
   return chunks
-}
-
-function writeAllSync(fd: number, chunks: Buffer[]): void {
-  let bufs = chunks
-  while (bufs.length > 0) {
-    let written = writevSync(fd, bufs)
-    while (bufs.length > 0 && written >= bufs[0]!.length) {
-      written -= bufs[0]!.length
-      bufs = bufs.slice(1)
-    }
-    if (bufs.length > 0) bufs = [bufs[0]!.subarray(written), ...bufs.slice(1)]
-  }
 }
 
 /** The synchronous twin of publish's common case; null where links are unsupported (publish falls back). */

@@ -1,7 +1,6 @@
 // One client connection: head -> handler -> body -> response -> next request, strictly in order.
 // The socket is the only source of bytes; decoded body bytes go into a Readable whose backpressure
 // pauses the socket, so a slow disk slows the client down instead of filling memory.
-import { noteBytesRead } from './reclaim.js'
 import { Readable } from 'node:stream'
 import type { Socket } from 'node:net'
 import { HttpError, toHttpError } from '../errors.js'
@@ -13,6 +12,7 @@ import { HeadParser, type HeadLimits } from './head-parser.js'
 import { header, type RequestHead } from './head.js'
 import { CONTINUE_100, serializeHead, statusHasBody } from './response.js'
 import { LengthDecoder } from './length-decoder.js'
+import { noteBytesRead } from './reclaim.js'
 
 export interface Request {
   readonly head: RequestHead

@@ -1,13 +1,13 @@
 // Socket reads arrive in fresh buffers that die as soon as their bytes are on disk, but V8 only
 // collects them once tens of MiB of such "external" memory have piled up (or the young
 // generation fills, which small JS objects take long to do). That pile, not anything we keep,
-// was most of our peak RSS (SPEC-free, issue #7: ≤ 64 MiB). So every RECLAIM_BYTES read from
+// was most of our peak RSS (issue #7 asks for ≤ 64 MiB). So every RECLAIM_BYTES read from
 // sockets we ask for a young-generation collection, which frees those buffers for a fraction of
 // a millisecond. Without a `gc` function (it could not be exposed) this does nothing.
 import v8 from 'node:v8'
 import vm from 'node:vm'
 
-type Gc = (options: { type: 'minor' | 'major'; execution?: 'sync' | 'async' }) => void
+type Gc = (options: { type: 'minor' }) => void
 
 const RECLAIM_BYTES = 2 * 1024 * 1024
 /** V8 grows each young-generation semi-space from 1 up to 16 MiB under a high allocation rate
