@@ -85,6 +85,8 @@ export class Connection {
   private headStart = 0
   private lastActivity = Date.now()
   private timer: NodeJS.Timeout | null = null
+  /** When the armed timer fires (Infinity: none armed). */
+  private timerDue = Infinity
   /** Numbers requests, so a late answer from an earlier request's handler can never be sent. */
   private requestId = 0
   private gone = false
@@ -308,7 +310,7 @@ export class Connection {
     this.responded = true
     const bodyUnread = this.state === State.Body
     const close = bodyUnread || !this.keepAlive || this.shuttingDown || this.peerEnded
-    const all: Record<string, string> = { Date: new Date().toUTCString(), ...headers }
+    const all: Record<string, string> = { Date: httpDate(), ...headers }
     const data = payload === undefined ? Buffer.alloc(0) : typeof payload === 'string' ? Buffer.from(payload) : payload
     if (statusHasBody(status)) all['Content-Length'] = String(data.length)
     if (close) all['Connection'] = 'close'
@@ -400,11 +402,15 @@ export class Connection {
     this.onClose(this)
   }
 
-  // One timer per connection, re-armed on state changes only: per-chunk work is a Date.now().
+  // One timer per connection. A state change moves the deadline; the timer is re-armed only when
+  // the new deadline is earlier than the one it waits for (a later or absent one is found when it
+  // fires, see onTimer). Per request that is usually no timer call at all, against three.
   private schedule(): void {
-    this.clearTimer()
     const due = this.deadline()
     if (due === null) return
+    if (this.timer !== null && this.timerDue <= due) return
+    this.clearTimer()
+    this.timerDue = due
     this.timer = setTimeout(() => this.onTimer(), Math.max(0, due - Date.now()))
     this.timer.unref()
   }
@@ -412,6 +418,7 @@ export class Connection {
   private clearTimer(): void {
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
+    this.timerDue = Infinity
   }
 
   private deadline(): number | null {
@@ -430,6 +437,7 @@ export class Connection {
 
   private onTimer(): void {
     this.timer = null
+    this.timerDue = Infinity
     const due = this.deadline()
     if (due === null) return
     if (this.state === State.Head && this.parser.started && this.headStart + this.opts.timeoutMs > Date.now()) {
@@ -452,4 +460,17 @@ export class Connection {
       this.close()
     }
   }
+}
+
+// Date has one-second resolution (RFC 9110 §6.6.1): formatted once a second, not per response.
+let dateSecond = -1
+let dateText = ''
+function httpDate(): string {
+  const now = Date.now()
+  const second = Math.floor(now / 1000)
+  if (second !== dateSecond) {
+    dateSecond = second
+    dateText = new Date(second * 1000).toUTCString()
+  }
+  return dateText
 }

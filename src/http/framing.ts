@@ -57,6 +57,11 @@ export function bodyFraming(head: RequestHead): Framing {
     }
     return { kind: 'chunked' }
   }
+  if (cl.length === 1 && cl[0]!.length <= 15 && DIGITS.test(cl[0]!)) {
+    // The common case, one plain number: the general path below gives the same answer.
+    const length = Number(cl[0])
+    return length === 0 ? { kind: 'none' } : { kind: 'length', length }
+  }
   if (cl.length > 0) {
     const members = cl.join(',').split(',').map((v) => v.trim())
     if (!members.every((m) => DIGITS.test(m))) throw new HttpError('BAD_REQUEST', 'Malformed Content-Length.')
