@@ -52,16 +52,19 @@ export function createStore(opts: StoreOptions): Store {
     let tmp: string | null = null
     let fd: number | null = null
     try {
-      const dir = await ensureDir(opts.root, segments.slice(0, -1))
+      const folder = segments.slice(0, -1)
+      const dir = await ensureDir(opts.root, folder)
       const base = segments[segments.length - 1]!
+      // The answer's name: relative to the root, `/`-separated (segments never contain a separator).
+      const named = (name: string) => (folder.length === 0 ? name : `${folder.join('/')}/${name}`)
       const whole = takeWholeIfSmall(source)
-      if (whole !== null) return saveSmall(dir, base, whole)
+      if (whole !== null) return saveSmall(dir, base, whole, named)
       tmp = path.join(dir, tempName())
       fd = await openExclusive(tmp)
       temps.add(tmp)
       const result = await streamToFd(source, fd, { maxFileSize: opts.maxFileSize, onProgress })
       const finalName = opts.overwrite ? await replace(tmp, dir, base) : await publish(tmp, dir, base)
-      return { name: relative(dir, finalName), ...result }
+      return { name: named(finalName), ...result }
     } catch (err) {
       source.destroy()
       throw toHttpError(err)
@@ -71,14 +74,12 @@ export function createStore(opts: StoreOptions): Store {
     }
   }
 
-  const relative = (dir: string, name: string) => path.relative(opts.root, path.join(dir, name)).split(path.sep).join('/')
-
   /**
    * A small file whose bytes have all arrived is written with synchronous calls: on a local disk
    * they take microseconds, against ~0.1 ms per thread-pool round trip, and there are four of them
    * (issue #7, W2). Same steps as the streaming path: exclusive temp file, link without clobbering.
    */
-  async function saveSmall(dir: string, base: string, chunks: Buffer[]): Promise<SavedFile> {
+  async function saveSmall(dir: string, base: string, chunks: Buffer[], named: (name: string) => string): Promise<SavedFile> {
     const size = chunks.reduce((n, c) => n + c.length, 0)
     if (size > opts.maxFileSize) {
       throw fileTooLarge(opts.maxFileSize)
@@ -97,7 +98,7 @@ export function createStore(opts: StoreOptions): Store {
       const finalName = opts.overwrite
         ? await replace(tmp, dir, base)
         : (linkNoClobberSync(tmp, dir, base) ?? (await publish(tmp, dir, base)))
-      return { name: relative(dir, finalName), size, sha256 }
+      return { name: named(finalName), size, sha256 }
     } finally {
       temps.delete(tmp)
       try {
