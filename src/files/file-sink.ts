@@ -10,10 +10,10 @@
 // files the same way. A device that does block (USB stick, network mount) must not
 // freeze every other client: after a streak of slow writes they go through the thread pool for a
 // while (write-mode.ts).
-import { createHash, type Hash } from 'node:crypto'
 import fs from 'node:fs'
 import { Writable, type Readable } from 'node:stream'
 import { HttpError } from '../errors.js'
+import { threadHashing, type FileHash, type Hashing } from './hasher.js'
 import { fileTooLarge, type SinkOptions, type SinkResult } from './sink.js'
 import { writeMode as sharedWriteMode, type WriteMode } from './write-mode.js'
 
@@ -24,12 +24,14 @@ const WRITE_HWM = 256 * 1024
 
 class FdSink extends Writable {
   size = 0
-  readonly hash: Hash = createHash('sha256')
+  /** Bytes on disk (thread-pool writes complete), in order from byte 0. */
+  private written = 0
 
   constructor(
     private readonly fd: number,
     private readonly opts: SinkOptions,
     private readonly mode: WriteMode,
+    readonly hash: FileHash,
   ) {
     super({ highWaterMark: WRITE_HWM })
   }
@@ -74,12 +76,15 @@ class FdSink extends Writable {
     if (this.destroyed) return done()
     const start = performance.now()
     if (this.mode.sync(start)) {
+      let total = 0
       try {
-        writeAllSync(this.fd, bufs)
+        total = writeAllSync(this.fd, bufs)
       } catch (err) {
         return done(err as Error)
       }
       this.mode.record(start, performance.now() - start)
+      this.written += total
+      this.hash.written(this.written)
       return done()
     }
     this.writing = true
@@ -90,6 +95,8 @@ class FdSink extends Writable {
         this.onIdle = null
       }
       if (err) return done(err)
+      this.written += written
+      this.hash.written(this.written)
       skipWritten(bufs, written)
       if (bufs.length === 0) return done()
       this.writeAll(bufs, done)
@@ -98,14 +105,17 @@ class FdSink extends Writable {
 }
 
 /** Writes every byte of `chunks` (the array itself is left alone), however short each writev is. */
-export function writeAllSync(fd: number, chunks: readonly Buffer[]): void {
+export function writeAllSync(fd: number, chunks: readonly Buffer[]): number {
   const bufs = chunks.slice()
+  let total = 0
   while (bufs.length > 0) {
     const written = fs.writevSync(fd, bufs)
     // A regular file takes at least one byte or fails; 0 would loop forever.
     if (written === 0) throw Object.assign(new Error('writev wrote nothing'), { code: 'EIO' })
+    total += written
     skipWritten(bufs, written)
   }
+  return total
 }
 
 /** Drops what writev wrote from the front of `bufs`. */
@@ -116,16 +126,18 @@ function skipWritten(bufs: Buffer[], written: number): void {
 
 /**
  * Streams `source` into `fd`; the descriptor stays open (the store closes it once the name is
- * settled). `mode` is the process-wide one but for tests of both write paths.
+ * settled), and nothing reads it any more. `mode` and `hashing` are the process-wide ones but
+ * for tests of every path.
  */
 export function streamToFd(
   source: Readable,
   fd: number,
   opts: SinkOptions,
   mode: WriteMode = sharedWriteMode,
+  hashing: Hashing = threadHashing,
 ): Promise<SinkResult> {
   return new Promise((resolve, reject) => {
-    const sink = new FdSink(fd, opts, mode)
+    const sink = new FdSink(fd, opts, mode, hashing.open(fd))
     let settled = false
     const fail = (err: unknown) => {
       if (settled) return
@@ -133,7 +145,11 @@ export function streamToFd(
       source.unpipe(sink)
       sink.destroy()
       source.destroy()
-      void sink.whenIdle().then(() => reject(err))
+      // The descriptor may be closed once neither a write nor the hashing thread uses it.
+      void sink
+        .whenIdle()
+        .then(() => sink.hash.release())
+        .then(() => reject(err))
     }
     source.on('error', fail)
     sink.on('error', fail)
@@ -144,7 +160,7 @@ export function streamToFd(
     sink.on('finish', () => {
       if (settled) return
       settled = true
-      resolve({ size: sink.size, sha256: sink.hash.digest('hex') })
+      sink.hash.digest(sink.size).then((sha256) => resolve({ size: sink.size, sha256 }), reject)
     })
     if (source.errored) return fail(source.errored)
     source.pipe(sink)

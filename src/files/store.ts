@@ -260,9 +260,9 @@ async function discard(tmp: string, fd: number | null): Promise<void> {
   ])
 }
 
-/** O_CREAT|O_EXCL: never opens an existing file, nor follows a symlink planted under the name. */
+/** O_CREAT|O_EXCL: never opens an existing file, nor follows a symlink planted under the name. Read-write: the hashing thread reads it back (hasher.ts). */
 function openExclusive(file: string): Promise<number> {
   return new Promise((resolve, reject) =>
-    openCallback(file, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644, (err, fd) => (err ? reject(err) : resolve(fd))),
+    openCallback(file, constants.O_CREAT | constants.O_EXCL | constants.O_RDWR, 0o644, (err, fd) => (err ? reject(err) : resolve(fd))),
   )
 }

@@ -215,6 +215,63 @@ describe('multipart: each file stands alone', () => {
   })
 })
 
+// Past 8 MiB a file is hashed on a second thread that reads the temp file back (hasher.ts): a
+// failed file must wait for that thread to let go of the descriptor before it is closed.
+describe('files past the hashing thread threshold (8 MiB)', () => {
+  const BIG = 12 * 1024 * 1024
+
+  it('cut after 10 MiB: BODY_INCOMPLETE, the temp file goes, the next upload works', async () => {
+    const c = await cli()
+    const upload = build('multipart', 'big-cut.bin', randomBytes(BIG))
+    const sock = await connect(c.port)
+    const reply = collect(sock, 10_000)
+    await write(sock, upload.head)
+    await write(sock, upload.body.subarray(0, upload.fileStart + 10 * 1024 * 1024))
+    await pollUntil(() => walk(c.dir).some((e) => e.rel.endsWith('.part') && e.size > 9 * 1024 * 1024), 10_000, 'temp file past 9 MiB')
+    sock.destroy()
+    await reply
+    const failed = await c.waitForEvent((e) => e.event === 'failed', 5_000)
+    expect(failed).toMatchObject({ name: 'big-cut.bin', code: 'BODY_INCOMPLETE' })
+    await pollUntil(() => tempFiles(c.dir).length === 0, 5_000, 'temp file removed')
+    await expectUploadWorks(c, 'after-big-cut.bin')
+    expect(files(c.dir)).toEqual(['after-big-cut.bin'])
+  })
+
+  it('--max-file-size 10MiB with 12 MiB: 413, no leftovers, the server goes on', async () => {
+    const c = await cli(['--max-file-size', '10MiB'])
+    const data = randomBytes(BIG)
+    const { body, contentType } = multipartBody([{ filename: 'over.bin', data }])
+    const r = await rawRequest(c.port, [httpRequest('POST', '/', { 'Content-Type': contentType, 'Content-Length': String(body.length) }, body)], { ms: 10_000 })
+    const res = parseResponse(r.data)
+    expect(res.status, res.text).toBe(413)
+    expect(res.json().error.code).toBe('FILE_TOO_LARGE')
+    await pollUntil(() => tempFiles(c.dir).length === 0, 5_000, 'temp file removed')
+    expect(files(c.dir)).toEqual([])
+    await expectUploadWorks(c, 'after-over.bin')
+  })
+
+  it('four at once, each intact: the answer, the event and the bytes on disk agree', async () => {
+    const c = await cli()
+    const datas = Array.from({ length: 4 }, (_, i) => randomBytes(BIG + i * 4099))
+    const answers = await Promise.all(
+      datas.map(async (data, i) => {
+        const { body, contentType } = multipartBody([{ filename: `big-${i}.bin`, data }])
+        const head = httpRequest('POST', '/', { 'Content-Type': contentType, 'Content-Length': String(body.length) }, body)
+        const res = parseResponse((await rawRequest(c.port, [head], { ms: 20_000 })).data)
+        expect(res.status, res.text).toBe(201)
+        return res.json().files[0] as { name: string; size: number; sha256: string }
+      }),
+    )
+    for (const [i, f] of answers.entries()) {
+      expect(f).toMatchObject({ name: `big-${i}.bin`, size: datas[i]!.length, sha256: sha256(datas[i]!) })
+      expect(await sha256File(path.join(c.dir, f.name))).toBe(f.sha256)
+      const stored = await c.waitForEvent((e) => e.event === 'stored' && e.name === f.name, 5_000)
+      expect(stored.sha256).toBe(f.sha256)
+    }
+    expect(tempFiles(c.dir)).toEqual([])
+  })
+})
+
 describe('a stalled client with --timeout 1', () => {
   for (const kind of KINDS) {
     it(`${kind}, stalled mid-body: 408 (or dropped), no leftovers`, async () => {
