@@ -111,8 +111,8 @@ export class ThreadHashing implements Hashing {
       const worker = new Worker(this.script, {
         // It allocates a few small objects per MiB: V8's default young generation is 16+ MiB.
         resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16 },
-        stdout: false,
-        stderr: false,
+        // Our stdout is the data channel (SPEC §2): nothing of the thread's may ever reach it.
+        stdout: true,
       })
       worker.unref()
       worker.on('message', (m: FromHasher) => this.answer(m))
