@@ -2,18 +2,20 @@
 // Lighter per file than a Transform + fs.WriteStream + pipeline(), which matters when
 // thousands of small files arrive.
 //
-// Writes are synchronous while the disk keeps up. A write(2) into the page cache is a memcpy;
-// handing it to the thread pool kept every chunk alive until the pool got round to it, so with
-// many clients the buffers outlived young-generation GCs and peak RSS doubled (issue #7, W3:
-// 105 -> 65 MiB, server CPU 3.71 -> 3.45 s/GiB; the price is that a second core no longer does
-// the writes, W3 throughput 1.21x -> 1.06x busboy). nginx writes request bodies to its temp
-// files the same way. A device that does block (USB stick, network mount) must not
-// freeze every other client: after a streak of slow writes they go through the thread pool for a
-// while (write-mode.ts).
+// Three ways bytes reach the disk:
+// - Past 8 MiB, through the file thread (file-thread.ts), which writes and hashes them while the
+//   main thread goes on parsing.
+// - Until then, synchronously. A write(2) into the page cache is a memcpy; handing the chunk to
+//   the thread pool kept it alive until the pool got round to it, so with many clients buffers
+//   outlived young-generation GCs and peak RSS doubled (issue #7, W3: 105 -> 65 MiB). nginx
+//   writes request bodies to its temp files the same way.
+// - Through the thread pool after a streak of slow writes (write-mode.ts): a device that blocks
+//   (USB stick, network mount) must not freeze every other client.
+import { createHash, type Hash } from 'node:crypto'
 import fs from 'node:fs'
 import { Writable, type Readable } from 'node:stream'
 import { HttpError } from '../errors.js'
-import { threadHashing, type FileHash, type Hashing } from './hasher.js'
+import { fileThread as sharedThread, type FileThread, type ThreadFile } from './file-thread.js'
 import { fileTooLarge, type SinkOptions, type SinkResult } from './sink.js'
 import { writeMode as sharedWriteMode, type WriteMode } from './write-mode.js'
 
@@ -24,14 +26,17 @@ const WRITE_HWM = 256 * 1024
 
 class FdSink extends Writable {
   size = 0
-  /** Bytes on disk (thread-pool writes complete), in order from byte 0. */
-  private written = 0
+  /** Bytes handed to the disk so far (written, or queued to the file thread), from byte 0. */
+  private pos = 0
+  /** SHA-256 of what the main thread wrote; null once the file thread has the file. */
+  private local: Hash | null = createHash('sha256')
+  private remote: ThreadFile | null = null
 
   constructor(
     private readonly fd: number,
     private readonly opts: SinkOptions,
     private readonly mode: WriteMode,
-    readonly hash: FileHash,
+    private readonly thread: FileThread | null,
   ) {
     super({ highWaterMark: WRITE_HWM })
   }
@@ -41,7 +46,7 @@ class FdSink extends Writable {
     if (this.size > this.opts.maxFileSize) {
       return fileTooLarge(this.opts.maxFileSize)
     }
-    this.hash.update(chunk)
+    this.local?.update(chunk)
     return null
   }
 
@@ -63,31 +68,45 @@ class FdSink extends Writable {
     this.writeAll([chunk], done)
   }
 
+  /** The SHA-256 of the complete file (after 'finish'). */
+  digest(): Promise<string> {
+    return this.remote ? this.remote.digest(this.size) : Promise.resolve(this.local!.digest('hex'))
+  }
+
+  /** The file failed: resolves once nothing uses the descriptor any more (it may be closed then). */
+  async release(): Promise<void> {
+    await this.whenIdle()
+    await this.remote?.release()
+  }
+
   private writing = false
   private onIdle: (() => void) | null = null
 
-  /** Resolves once no writev is in flight: only then may the descriptor be closed (and its number reused). */
-  whenIdle(): Promise<void> {
+  /** Resolves once no thread-pool write is in flight. */
+  private whenIdle(): Promise<void> {
     return this.writing ? new Promise((resolve) => (this.onIdle = resolve)) : Promise.resolve()
   }
 
-  /** writev may write less than asked (a full disk, a signal): go on from where it stopped. */
   private writeAll(bufs: Buffer[], done: (err?: Error | null) => void): void {
     if (this.destroyed) return done()
+    if (this.remote === null && this.thread !== null && this.pos >= this.thread.startAt) {
+      // null while the thread starts (or if it can't): the next write asks again.
+      this.remote = this.thread.open(this.fd, this.pos, (err) => this.destroy(err))
+      if (this.remote !== null) this.local = null
+    }
+    if (this.remote !== null) return this.toThread(this.remote, bufs, done)
     const start = performance.now()
     if (this.mode.sync(start)) {
-      let total = 0
       try {
-        total = writeAllSync(this.fd, bufs)
+        this.pos += writeAllSync(this.fd, bufs)
       } catch (err) {
         return done(err as Error)
       }
       this.mode.record(start, performance.now() - start)
-      this.written += total
-      this.hash.written(this.written)
       return done()
     }
     this.writing = true
+    // writev may write less than asked (a full disk, a signal): go on from where it stopped.
     fs.writev(this.fd, bufs, (err, written) => {
       this.writing = false
       if (this.onIdle) {
@@ -95,21 +114,54 @@ class FdSink extends Writable {
         this.onIdle = null
       }
       if (err) return done(err)
-      this.written += written
-      this.hash.written(this.written)
+      this.pos += written
       skipWritten(bufs, written)
       if (bufs.length === 0) return done()
       this.writeAll(bufs, done)
     })
   }
+
+  private toThread(remote: ThreadFile, bufs: Buffer[], done: (err?: Error | null) => void): void {
+    let total = 0
+    for (const b of bufs) total += b.length
+    const at = this.pos
+    try {
+      if (remote.tryAppend(bufs, at)) {
+        this.pos += total
+        return done()
+      }
+    } catch (err) {
+      return done(err as Error)
+    }
+    // The ring is full. Waiting for room would keep these buffers alive across young-generation
+    // GCs (they get promoted, and only a full GC frees them: W3 peaked at 154 MiB that way), so
+    // they are written here, at their place, and the thread reads them back to hash them.
+    const start = performance.now()
+    if (!this.mode.sync(start)) {
+      // Writes block (a slow device, write-mode.ts): then the file, and its client, wait.
+      remote.room(bufs).then(() => this.toThread(remote, bufs, done), done)
+      return
+    }
+    let said: Promise<void> | null
+    try {
+      writeAllSync(this.fd, bufs, at)
+      this.mode.record(start, performance.now() - start)
+      said = remote.wroteHere(at, total)
+    } catch (err) {
+      return done(err as Error)
+    }
+    this.pos += total
+    if (said === null) return done()
+    said.then(() => done(), done)
+  }
 }
 
 /** Writes every byte of `chunks` (the array itself is left alone), however short each writev is. */
-export function writeAllSync(fd: number, chunks: readonly Buffer[]): number {
+export function writeAllSync(fd: number, chunks: readonly Buffer[], position: number | null = null): number {
   const bufs = chunks.slice()
   let total = 0
   while (bufs.length > 0) {
-    const written = fs.writevSync(fd, bufs)
+    const written = fs.writevSync(fd, bufs, position === null ? undefined : position + total)
     // A regular file takes at least one byte or fails; 0 would loop forever.
     if (written === 0) throw Object.assign(new Error('writev wrote nothing'), { code: 'EIO' })
     total += written
@@ -126,18 +178,18 @@ function skipWritten(bufs: Buffer[], written: number): void {
 
 /**
  * Streams `source` into `fd`; the descriptor stays open (the store closes it once the name is
- * settled), and nothing reads it any more. `mode` and `hashing` are the process-wide ones but
- * for tests of every path.
+ * settled), and nothing uses it any more once this settles. `mode` and `thread` are the
+ * process-wide ones but for tests of every path (null: no file thread).
  */
 export function streamToFd(
   source: Readable,
   fd: number,
   opts: SinkOptions,
   mode: WriteMode = sharedWriteMode,
-  hashing: Hashing = threadHashing,
+  thread: FileThread | null = sharedThread,
 ): Promise<SinkResult> {
   return new Promise((resolve, reject) => {
-    const sink = new FdSink(fd, opts, mode, hashing.open(fd))
+    const sink = new FdSink(fd, opts, mode, thread)
     let settled = false
     const fail = (err: unknown) => {
       if (settled) return
@@ -145,11 +197,7 @@ export function streamToFd(
       source.unpipe(sink)
       sink.destroy()
       source.destroy()
-      // The descriptor may be closed once neither a write nor the hashing thread uses it.
-      void sink
-        .whenIdle()
-        .then(() => sink.hash.release())
-        .then(() => reject(err))
+      void sink.release().then(() => reject(err))
     }
     source.on('error', fail)
     sink.on('error', fail)
@@ -160,7 +208,11 @@ export function streamToFd(
     sink.on('finish', () => {
       if (settled) return
       settled = true
-      sink.hash.digest(sink.size).then((sha256) => resolve({ size: sink.size, sha256 }), reject)
+      sink.digest().then(
+        (sha256) => resolve({ size: sink.size, sha256 }),
+        // The file thread failed to write the last of it: nothing else uses the descriptor now.
+        (err: unknown) => reject(err),
+      )
     })
     if (source.errored) return fail(source.errored)
     source.pipe(sink)

@@ -260,7 +260,7 @@ async function discard(tmp: string, fd: number | null): Promise<void> {
   ])
 }
 
-/** O_CREAT|O_EXCL: never opens an existing file, nor follows a symlink planted under the name. Read-write: the hashing thread reads it back (hasher.ts). */
+/** O_CREAT|O_EXCL: never opens an existing file, nor follows a symlink planted under the name. Read-write: the file thread reads back what the main thread wrote (file-thread.ts). */
 function openExclusive(file: string): Promise<number> {
   return new Promise((resolve, reject) =>
     openCallback(file, constants.O_CREAT | constants.O_EXCL | constants.O_RDWR, 0o644, (err, fd) => (err ? reject(err) : resolve(fd))),

@@ -215,9 +215,9 @@ describe('multipart: each file stands alone', () => {
   })
 })
 
-// Past 8 MiB a file is hashed on a second thread that reads the temp file back (hasher.ts): a
+// Past 8 MiB a file is written and hashed by a second thread (file-thread.ts): a
 // failed file must wait for that thread to let go of the descriptor before it is closed.
-describe('files past the hashing thread threshold (8 MiB)', () => {
+describe('files past the file thread threshold (8 MiB)', () => {
   const BIG = 12 * 1024 * 1024
 
   it('cut after 10 MiB: BODY_INCOMPLETE, the temp file goes, the next upload works', async () => {

@@ -2,18 +2,18 @@
 // small file system of its own: a 2 MiB tmpfs, which only root can mount.
 import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, statfsSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { removeDir, startCli, tmpDir, type Cli } from '../helpers/cli.js'
-import { files, sha256File, tempFiles } from '../helpers/fs-walk.js'
+import { files, pollUntil, sha256File, tempFiles } from '../helpers/fs-walk.js'
 import { curl, sha256 } from '../helpers/multipart.js'
 
 const TMPFS_SIZE = 2 * 1024 * 1024
 const BIG = 5 * 1024 * 1024
 
-function mountTmpfs(mountPoint: string): void {
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${TMPFS_SIZE},mode=0755`, 'tmpfs', mountPoint], { stdio: 'pipe', timeout: 10_000 })
+function mountTmpfs(mountPoint: string, size = TMPFS_SIZE): void {
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0755`, 'tmpfs', mountPoint], { stdio: 'pipe', timeout: 10_000 })
 }
 
 function unmount(mountPoint: string): void {
@@ -135,4 +135,58 @@ describe(skipReason ? `disk full (skipped: ${skipReason})` : 'disk full: a 2 MiB
       removeDir(fillerInside)
     }
   })
+})
+
+// Past 8 MiB a file is written by the file thread (src/files/file-thread.ts): its ENOSPC arrives
+// after the chunk was handed over, and must still become a 507 with nothing left behind.
+describe(skipReason ? `disk full past 8 MiB (skipped: ${skipReason})` : 'disk full past 8 MiB: a 10 MiB tmpfs as --dir', () => {
+  const SIZE = 10 * 1024 * 1024
+  let c: Cli | undefined
+  let parent = ''
+  let mountPoint = ''
+  let isMounted = false
+  let big = ''
+  beforeAll(() => {
+    if (skipReason !== null) return
+    parent = tmpDir('upload-recv-diskfull-big-')
+    big = path.join(parent, 'fourteen-mib.bin')
+    writeFileSync(big, randomBytes(14 * 1024 * 1024))
+    mountPoint = path.join(parent, 'small')
+    mkdirSync(mountPoint)
+    mountTmpfs(mountPoint, SIZE)
+    isMounted = true
+  })
+  afterAll(() => {
+    if (isMounted) unmount(mountPoint)
+    if (parent) removeDir(parent)
+  })
+  afterEach(async () => {
+    await c?.stop().catch(() => undefined)
+    c = undefined
+  })
+
+  /** Threads of the server process: the file thread adds one. */
+  const threads = (cli: Cli) => Number(/^Threads:\s+(\d+)/m.exec(readFileSync(`/proc/${cli.proc.pid}/status`, 'utf8'))![1])
+
+  for (const how of ['-T', '-F'] as const) {
+    it.skipIf(skipReason !== null)(`14 MiB via curl ${how}: 507, no leftovers, the space comes back`, async () => {
+      const cli = (c = await startCli([], { dir: mountPoint }))
+      // A first large file starts the file thread, so the next one is handed to it at 8 MiB.
+      const before = threads(cli)
+      const warm = path.join(parent, 'nine-mib.bin')
+      writeFileSync(warm, randomBytes(9 * 1024 * 1024))
+      expect((await curl(['-T', warm, `${cli.url}/`])).info.http_code).toBe(201)
+      await pollUntil(() => threads(cli) > before, 5_000, 'the file thread runs')
+      removeDir(path.join(mountPoint, 'nine-mib.bin'))
+      const r = await curl(how === '-T' ? ['-T', big, `${cli.url}/`] : ['-F', `file=@${big}`, `${cli.url}/`])
+      expect(r.info.http_code, r.body).toBe(507)
+      expect(r.json().error.code).toBe('INSUFFICIENT_STORAGE')
+      const failed = await cli.waitForEvent((e) => e.event === 'failed' && e.name === 'fourteen-mib.bin')
+      expect(failed.code).toBe('INSUFFICIENT_STORAGE')
+      expect(files(mountPoint)).toEqual([])
+      expect(tempFiles(mountPoint)).toEqual([])
+      const st = statfsSync(mountPoint)
+      expect(st.bavail * st.bsize).toBeGreaterThan(SIZE - 64 * 1024)
+    })
+  }
 })

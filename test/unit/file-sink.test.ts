@@ -1,15 +1,15 @@
 // Both write paths of the file sink against real files: synchronous (the normal case) and the
-// thread pool (after a streak of slow writes, which a test can't wait for on a fast disk), with
-// SHA-256 on the main thread and on the hashing thread (which reads the file back).
+// thread pool (after a streak of slow writes, which a test can't wait for on a fast disk), and
+// through the file thread (from byte 0, or past 1 MiB after the main thread wrote the start).
 import { createHash, randomBytes } from 'node:crypto'
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { Readable } from 'node:stream'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { HttpError } from '../../src/errors.js'
 import { streamToFd } from '../../src/files/file-sink.js'
-import { ThreadHashing, localHashing, type Hashing } from '../../src/files/hasher.js'
+import { FileThread } from '../../src/files/file-thread.js'
 import { WriteMode } from '../../src/files/write-mode.js'
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'upload-recv-sink-'))
@@ -41,26 +41,35 @@ function pieces(data: Buffer, sizes: number[]): Readable {
 }
 
 // Compiled JavaScript: `npm test` builds dist/ before vitest starts.
-const threadHashing = new ThreadHashing(new URL('../../dist/files/hash-worker.js', import.meta.url), 0)
+const WORKER = new URL('../../dist/files/file-thread-worker.js', import.meta.url)
+const fromStart = new FileThread(WORKER, 0)
+const fromOneMiB = new FileThread(WORKER, 1024 * 1024)
+beforeAll(async () => {
+  expect(await fromStart.ready()).toBe(true)
+  expect(await fromOneMiB.ready()).toBe(true)
+})
 
-const MODES: Array<[string, () => WriteMode, Hashing]> = [
-  ['synchronous writes, hashed on the main thread', () => new WriteMode(), localHashing],
-  ['synchronous writes, hashing thread', () => new WriteMode(), threadHashing],
-  ['thread-pool writes, hashed on the main thread', asyncMode, localHashing],
-  ['thread-pool writes, hashing thread', asyncMode, threadHashing],
+const MODES: Array<[string, () => WriteMode, FileThread | null]> = [
+  ['synchronous writes', () => new WriteMode(), null],
+  ['thread-pool writes', asyncMode, null],
+  ['the file thread from byte 0', () => new WriteMode(), fromStart],
+  ['synchronous writes, the file thread past 1 MiB', () => new WriteMode(), fromOneMiB],
+  ['thread-pool writes, the file thread past 1 MiB', asyncMode, fromOneMiB],
 ]
 
-describe.each(MODES)('streamToFd, %s', (_name, mode, hashing) => {
+describe.each(MODES)('streamToFd, %s', (_name, mode, thread) => {
   it.each([
     ['empty', 0],
     ['one byte', 1],
     ['3 MiB in odd pieces', 3 * 1024 * 1024 + 7],
+    // Several times the 2 MiB ring, pushed as fast as the sink takes it: the ring fills and waits.
+    ['24 MiB in odd pieces', 24 * 1024 * 1024 + 5],
   ])('%s: every byte on disk, size and SHA-256 right', async (_what, size) => {
     const data = randomBytes(size)
     const file = path.join(dir, `f-${Math.random().toString(36).slice(2)}`)
     const fd = openSync(file, 'wx+')
     try {
-      const result = await streamToFd(pieces(data, [1, 65_536, 4093, 200_000, 17]), fd, { maxFileSize: Infinity }, mode(), hashing)
+      const result = await streamToFd(pieces(data, [1, 65_536, 4093, 200_000, 17]), fd, { maxFileSize: Infinity }, mode(), thread)
       expect(result.size).toBe(size)
       expect(result.sha256).toBe(createHash('sha256').update(data).digest('hex'))
     } finally {
@@ -74,7 +83,7 @@ describe.each(MODES)('streamToFd, %s', (_name, mode, hashing) => {
     const file = path.join(dir, `big-${Math.random().toString(36).slice(2)}`)
     const fd = openSync(file, 'wx+')
     try {
-      await expect(streamToFd(pieces(data, [50_000]), fd, { maxFileSize: 120_000 }, mode(), hashing)).rejects.toMatchObject({
+      await expect(streamToFd(pieces(data, [50_000]), fd, { maxFileSize: 120_000 }, mode(), thread)).rejects.toMatchObject({
         code: 'FILE_TOO_LARGE',
       } satisfies Partial<HttpError>)
     } finally {
@@ -90,7 +99,7 @@ describe.each(MODES)('streamToFd, %s', (_name, mode, hashing) => {
     source.push(randomBytes(100_000))
     setTimeout(() => source.destroy(), 20)
     try {
-      await expect(streamToFd(source, fd, { maxFileSize: Infinity }, mode(), hashing)).rejects.toBeInstanceOf(Error)
+      await expect(streamToFd(source, fd, { maxFileSize: Infinity }, mode(), thread)).rejects.toBeInstanceOf(Error)
     } finally {
       closeSync(fd)
     }
