@@ -89,7 +89,7 @@ class FdSink extends Writable {
 
   private writeAll(bufs: Buffer[], done: (err?: Error | null) => void): void {
     if (this.destroyed) return done()
-    if (this.remote === null && this.thread !== null && this.pos >= this.thread.startAt) {
+    if (this.remote === null && this.thread !== null && this.pos >= this.thread.fromBytes) {
       // null while the thread starts (or if it can't): the next write asks again.
       this.remote = this.thread.open(this.fd, this.pos, (err) => this.destroy(err))
       if (this.remote !== null) this.local = null

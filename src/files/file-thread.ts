@@ -119,16 +119,11 @@ export class FileThread {
   private nextId = 0
   private readonly files = new Map<number, ThreadFile>()
 
-  /** From this far into a file the thread is started (it takes ~30 ms), so it runs when needed. */
-  readonly startAt: number
-
   /** `fromBytes`: how much of a file is handled on the main thread before the thread takes over. */
   constructor(
     private readonly script: URL,
     readonly fromBytes: number,
-  ) {
-    this.startAt = fromBytes / 8
-  }
+  ) {}
 
   get gone(): boolean {
     return this.broken
@@ -136,12 +131,14 @@ export class FileThread {
 
   /**
    * Hands the file on `fd` over from `position` on (the bytes before it are on disk already).
-   * null before `fromBytes`, while the thread is starting, or if it can't run: the caller goes on
-   * by itself and asks again later. Asked from `startAt` on, so the thread is up in time.
+   * null while the thread is starting (~30 ms, the first time a file gets this far), or if it
+   * can't run: the caller goes on by itself and asks again later.
    */
   open(fd: number, position: number, onError: (err: Error) => void): ThreadFile | null {
-    if (!this.online) this.start()
-    if (!this.online || position < this.fromBytes) return null
+    if (!this.online) {
+      this.start()
+      return null
+    }
     const id = this.nextId + 1
     // Synchronously or not at all: a Data record must never overtake its Open. A full ring just
     // means the file stays on the main thread a little longer.

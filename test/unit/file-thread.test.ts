@@ -158,18 +158,4 @@ describe('the file thread', () => {
     expect(await t.ready()).toBe(false)
     expect(t.open(0, 0, () => {})).toBeNull()
   })
-
-  it('below fromBytes a file is not handed over', async () => {
-    const t = await started(1024 * 1024)
-    expect(t.startAt).toBe(128 * 1024)
-    const fd = openSync(tempFile(), 'wx+')
-    try {
-      expect(t.open(fd, 1024 * 1024 - 1, () => {})).toBeNull()
-      const f = t.open(fd, 1024 * 1024, () => {})
-      expect(f).not.toBeNull()
-      await f!.release()
-    } finally {
-      closeSync(fd)
-    }
-  })
 })
