@@ -668,7 +668,8 @@ async function runOnce(work, sources, workload, serverName, round, opts) {
   const dir = path.join(work, `recv-${workload.id}-r${round}-${serverName}`)
   fs.mkdirSync(dir)
   const nodeFlags = opts.profile
-    ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir, '--cpu-prof-name', `${serverName}-${workload.id}-r${round + 1}.cpuprofile`]
+    ? // One folder per run: Node names each thread's profile CPU.<date>.<time>.<pid>.<thread id>.<seq>.
+      ['--cpu-prof', '--cpu-prof-dir', path.join(opts.profileDir, `${serverName}-${workload.id}-r${round + 1}`)]
     : []
   const run = { workload: workload.id, server: serverName, round: round + 1, ok: false, reason: null }
   let srv
@@ -1002,9 +1003,15 @@ async function main() {
   if (opts.jsonOut) fs.writeFileSync(opts.jsonOut, JSON.stringify({ env: envLine, opts, runs: allRuns }, null, 2) + '\n')
   if (opts.profile) {
     for (const run of allRuns) {
-      const f = path.join(opts.profileDir, `${run.server}-${run.workload}-r${run.round}.cpuprofile`)
-      if (fs.existsSync(f)) process.stdout.write('\n' + summarizeProfile(f, opts.top) + '\n')
-      else process.stdout.write(`\nno profile written at ${f}\n`)
+      const d = path.join(opts.profileDir, `${run.server}-${run.workload}-r${run.round}`)
+      const files = fs.existsSync(d) ? fs.readdirSync(d).filter((f) => f.endsWith('.cpuprofile')) : []
+      if (files.length === 0) process.stdout.write(`\nno profile written in ${d}\n`)
+      // Main thread (id 0) first, then any worker threads (upload-recv's file thread).
+      const tid = (f) => Number(f.split('.')[4])
+      for (const f of files.sort((a, b) => tid(a) - tid(b))) {
+        const label = tid(f) === 0 ? 'main thread' : `worker thread ${tid(f)}`
+        process.stdout.write(`\n${run.server} ${run.workload}, ${label}:\n` + summarizeProfile(path.join(d, f), opts.top) + '\n')
+      }
     }
   }
   return allRuns.every((r) => r.ok) ? 0 : 1
