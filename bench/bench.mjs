@@ -667,10 +667,10 @@ function clientConfig(workload, url, cfgDir) {
 async function runOnce(work, sources, workload, serverName, round, opts) {
   const dir = path.join(work, `recv-${workload.id}-r${round}-${serverName}`)
   fs.mkdirSync(dir)
-  const nodeFlags = opts.profile
-    ? // One folder per run: Node names each thread's profile CPU.<date>.<time>.<pid>.<thread id>.<seq>.
-      ['--cpu-prof', '--cpu-prof-dir', path.join(opts.profileDir, `${serverName}-${workload.id}-r${round + 1}`)]
-    : []
+  const profDir = path.join(opts.profileDir, `${serverName}-${workload.id}-r${round + 1}`)
+  // One folder per run, emptied first: Node names each thread's profile CPU.<date>.<time>.<pid>.<thread id>.<seq>.
+  if (opts.profile) fs.rmSync(profDir, { recursive: true, force: true })
+  const nodeFlags = opts.profile ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []
   const run = { workload: workload.id, server: serverName, round: round + 1, ok: false, reason: null }
   let srv
   try {
