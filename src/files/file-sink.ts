@@ -137,7 +137,7 @@ class FdSink extends Writable {
     // GCs (they get promoted, and only a full GC frees them: W3 peaked at 154 MiB that way), so
     // they are written here, at their place, and the thread reads them back to hash them.
     const start = performance.now()
-    if (!this.mode.sync(start)) {
+    if (!this.mode.sync(start) && remote.couldFit(bufs)) {
       // Writes block (a slow device, write-mode.ts): then the file, and its client, wait.
       remote.room(bufs).then(() => this.toThread(remote, bufs, done), done)
       return

@@ -43,7 +43,12 @@ export class ThreadFile {
     return this.owner.tryAppend(this.id, bufs, position)
   }
 
-  /** Resolves once `bufs` would fit (rejects if the thread is gone). */
+  /** Whether `bufs` fit in the ring at all (half of it, so that waiting for room always ends). */
+  couldFit(bufs: readonly Buffer[]): boolean {
+    return FileThread.bytesFor(bufs) <= RING_BYTES / 2
+  }
+
+  /** Resolves once `bufs` would fit (rejects if the thread is gone); see couldFit. */
   room(bufs: readonly Buffer[]): Promise<void> {
     return this.owner.room(FileThread.bytesFor(bufs))
   }
