@@ -167,7 +167,7 @@ export class FileThread {
     if (!this.fits(FileThread.bytesFor(bufs))) return false
     for (const b of bufs) {
       for (let off = 0; off < b.length; off += MAX_PAYLOAD) {
-        const piece = b.length - off > MAX_PAYLOAD ? b.subarray(off, off + MAX_PAYLOAD) : off === 0 ? b : b.subarray(off)
+        const piece = off === 0 && b.length <= MAX_PAYLOAD ? b : b.subarray(off, off + MAX_PAYLOAD)
         // fits() left room for all of them, a wrap included.
         this.put(Op.Data, id, position, 0, piece)
         position += piece.length

@@ -42,6 +42,8 @@ export interface Store {
 
 const TEMP_PREFIX = '.upload-recv-'
 const TEMP_SUFFIX = '.part'
+// Every file we create: never opens an existing file, nor follows a symlink planted under the name.
+const CREATE_NEW = constants.O_CREAT | constants.O_EXCL
 // Past this many taken names something is wrong (or hostile); give up rather than loop.
 const MAX_CANDIDATES = 10_000
 
@@ -87,7 +89,7 @@ export function createStore(opts: StoreOptions): Store {
     // One call, no Hash object: at most SMALL_FILE_BYTES are joined (crypto.hash: Node >= 20.12).
     const sha256 = hash('sha256', chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), 'hex')
     const tmp = path.join(dir, tempName())
-    const fd = openSync(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644)
+    const fd = openSync(tmp, CREATE_NEW | constants.O_WRONLY, 0o644)
     temps.add(tmp)
     try {
       try {
@@ -219,7 +221,7 @@ async function publishWithoutLinks(tmp: string, dir: string, base: string, from:
     const name = candidateName(base, n)
     const target = path.join(dir, name)
     try {
-      const h = await fs.open(target, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644)
+      const h = await fs.open(target, CREATE_NEW | constants.O_WRONLY, 0o644)
       await h.close()
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue
@@ -255,14 +257,14 @@ async function discard(tmp: string, fd: number | null): Promise<void> {
     fd === null ? undefined : new Promise<void>((resolve) => closeCallback(fd, () => resolve())),
     // unlink, not rm: rm lstat()s first, one more round trip per file for nothing.
     // Never throws: a temp name that could not be removed must not fail a stored file; it is
-    // recognisable by its name (isTempName).
+    // recognisable by its `.upload-recv-*.part` name.
     fs.unlink(tmp).catch(() => {}),
   ])
 }
 
-/** O_CREAT|O_EXCL: never opens an existing file, nor follows a symlink planted under the name. Read-write: the file thread reads back what the main thread wrote (file-thread.ts). */
+/** Read-write: the file thread reads back what the main thread wrote (file-thread.ts). */
 function openExclusive(file: string): Promise<number> {
   return new Promise((resolve, reject) =>
-    openCallback(file, constants.O_CREAT | constants.O_EXCL | constants.O_RDWR, 0o644, (err, fd) => (err ? reject(err) : resolve(fd))),
+    openCallback(file, CREATE_NEW | constants.O_RDWR, 0o644, (err, fd) => (err ? reject(err) : resolve(fd))),
   )
 }
