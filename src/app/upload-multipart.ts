@@ -6,10 +6,13 @@ import { decodeFormEscapes, sanitizePath } from '../files/sanitize.js'
 import type { Request, Response } from '../http/connection.js'
 import { formatSize } from '../size.js'
 import { sendError, sendStored, type FileAnswer } from './answers.js'
+import { installFastBoundarySearch } from './busboy-search.js'
 import type { AppContext } from './context.js'
 import { receiveFile } from './receive.js'
 
 const BUSBOY_HWM = 128 * 1024
+
+installFastBoundarySearch()
 
 export function isMultipart(contentType: string | undefined): boolean {
   return contentType !== undefined && /^multipart\/form-data\s*(;|$)/i.test(contentType)

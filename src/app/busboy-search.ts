@@ -1,0 +1,174 @@
+// busboy finds multipart boundaries with streamsearch, a Boyer-Moore-Horspool search written in
+// JavaScript. In a large upload that loop was the biggest item on the main thread (22 % of its
+// busy time in W3, issue #7); Buffer#indexOf runs the same search in native code about 2.5 times
+// as fast. So the instance busboy uses gets a `push` that asks indexOf wherever the search sees
+// only the current chunk, and is streamsearch's own code (MIT, Brian White) everywhere else: the
+// callbacks busboy receives are the same, call for call (test/unit/busboy-search.test.ts checks
+// this against the original on random inputs split at random points).
+//
+// If streamsearch's internals ever change shape the patch is not applied, and busboy runs as
+// shipped: slower, never wrong.
+import { createRequire } from 'node:module'
+
+type Callback = (isMatch: boolean, data: Buffer | undefined, start: number, end: number, isSafeData: boolean) => void
+
+/** The fields of streamsearch 1.x's SBMH that its search reads and writes. */
+interface Search {
+  maxMatches: number
+  matches: number
+  _cb: Callback
+  _lookbehindSize: number
+  _needle: Buffer
+  _bufPos: number
+  _lookbehind: Buffer
+  _occ: number[]
+}
+
+type SearchClass = { new (needle: Buffer | string, cb: Callback): Search; prototype: { push: PushFn } }
+type PushFn = (this: Search, chunk: Buffer | string, pos?: number) => number
+
+const require = createRequire(import.meta.url)
+/** The streamsearch module busboy itself loads (resolved from busboy's folder, not ours). */
+const SBMH = createRequire(require.resolve('busboy'))('streamsearch') as SearchClass
+
+/** streamsearch's push, kept for the test that compares the two. */
+export const originalPush: PushFn = SBMH.prototype.push
+
+export function fastPush(this: Search, chunk: Buffer | string, pos?: number): number {
+  const data = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk, 'latin1')
+  let result: number | undefined
+  this._bufPos = pos || 0
+  while (result !== data.length && this.matches < this.maxMatches) result = feed(this, data)
+  return result ?? 0
+}
+
+/** streamsearch's feed(): one match or the whole chunk. Only the loop marked below differs. */
+function feed(self: Search, data: Buffer): number {
+  const len = data.length
+  const needle = self._needle
+  const needleLen = needle.length
+  // >= 0: an index into data; < 0: into the lookbehind (-1 is its last byte).
+  let pos = -self._lookbehindSize
+  const lastNeedleCharPos = needleLen - 1
+  const lastNeedleChar = needle[lastNeedleCharPos]
+  const end = len - needleLen
+  const occ = self._occ
+  const lookbehind = self._lookbehind
+
+  if (pos < 0) {
+    // The tail of the previous chunk may start the needle: search across both.
+    while (pos < 0 && pos <= end) {
+      const nextPos = pos + lastNeedleCharPos
+      const ch = nextPos < 0 ? lookbehind[self._lookbehindSize + nextPos]! : data[nextPos]!
+      if (ch === lastNeedleChar && matchNeedle(self, data, pos, lastNeedleCharPos)) {
+        self._lookbehindSize = 0
+        ++self.matches
+        if (pos > -self._lookbehindSize) self._cb(true, lookbehind, 0, self._lookbehindSize + pos, false)
+        else self._cb(true, undefined, 0, 0, true)
+        return (self._bufPos = pos + needleLen)
+      }
+      pos += occ[ch]!
+    }
+    // Too little data for a full comparison: skip what can't start the needle.
+    while (pos < 0 && !matchNeedle(self, data, pos, len - pos)) ++pos
+    if (pos < 0) {
+      const bytesToCutOff = self._lookbehindSize + pos
+      if (bytesToCutOff > 0) self._cb(false, lookbehind, 0, bytesToCutOff, false)
+      self._lookbehindSize -= bytesToCutOff
+      lookbehind.copy(lookbehind, 0, bytesToCutOff, self._lookbehindSize)
+      lookbehind.set(data, self._lookbehindSize)
+      self._lookbehindSize += len
+      self._bufPos = len
+      return len
+    }
+    self._cb(false, lookbehind, 0, self._lookbehindSize, false)
+    self._lookbehindSize = 0
+  }
+
+  pos += self._bufPos
+  const firstNeedleChar = needle[0]
+
+  // The one change: a native search instead of the JavaScript loop. It finds the same first match
+  // at or after pos. Without one, no partial match can start at or before `end` (the needle would
+  // fit whole there), which is also where streamsearch's loop leaves off looking for one.
+  if (pos <= end) {
+    const at = data.indexOf(needle, pos)
+    if (at !== -1) {
+      ++self.matches
+      if (at > 0) self._cb(true, data, self._bufPos, at, true)
+      else self._cb(true, undefined, 0, 0, true)
+      return (self._bufPos = at + needleLen)
+    }
+    pos = end + 1
+  }
+
+  // The chunk's tail may be the start of a needle that the next chunk completes.
+  while (pos < len) {
+    if (data[pos] !== firstNeedleChar || !startsNeedle(data, pos, needle, len - pos)) {
+      ++pos
+      continue
+    }
+    data.copy(lookbehind, 0, pos, len)
+    self._lookbehindSize = len - pos
+    break
+  }
+  if (pos > 0) self._cb(false, data, self._bufPos, pos < len ? pos : len, true)
+  self._bufPos = len
+  return len
+}
+
+function startsNeedle(data: Buffer, pos: number, needle: Buffer, num: number): boolean {
+  for (let i = 0; i < num; ++i) if (data[pos + i] !== needle[i]) return false
+  return true
+}
+
+function matchNeedle(self: Search, data: Buffer, pos: number, len: number): boolean {
+  const lb = self._lookbehind
+  const lbSize = self._lookbehindSize
+  const needle = self._needle
+  for (let i = 0; i < len; ++i, ++pos) {
+    const ch = pos < 0 ? lb[lbSize + pos] : data[pos]
+    if (ch !== needle[i]) return false
+  }
+  return true
+}
+
+/** Whether an SBMH instance has the fields fastPush relies on, with the types it expects. */
+function hasKnownShape(): boolean {
+  try {
+    const s = new SBMH(Buffer.from('\r\n--x'), () => {}) as unknown as Record<string, unknown>
+    return (
+      typeof SBMH.prototype.push === 'function' &&
+      Buffer.isBuffer(s['_needle']) &&
+      Buffer.isBuffer(s['_lookbehind']) &&
+      Array.isArray(s['_occ']) &&
+      (s['_occ'] as unknown[]).length === 256 &&
+      ['maxMatches', 'matches', '_lookbehindSize', '_bufPos'].every((k) => typeof s[k] === 'number') &&
+      typeof s['_cb'] === 'function'
+    )
+  } catch {
+    return false
+  }
+}
+
+let installed = false
+
+/** Gives busboy's boundary search the native loop; true if it has it (idempotent). */
+export function installFastBoundarySearch(): boolean {
+  if (!installed && hasKnownShape()) {
+    SBMH.prototype.push = fastPush
+    installed = true
+  }
+  return installed
+}
+
+/** The push busboy's searches use now (the test's check that the patch reached busboy's copy). */
+export function currentPush(): PushFn {
+  return SBMH.prototype.push
+}
+
+/** For the test: a search that uses `push` (the original or ours) on an instance of busboy's class. */
+export function searchWith(push: PushFn, needle: Buffer, cb: Callback): { push(chunk: Buffer): number } {
+  const s = new SBMH(needle, cb)
+  return { push: (chunk) => push.call(s, chunk) }
+}
