@@ -1,2 +1,4 @@
 #!/usr/bin/env node
-import '../dist/cli.js'
+// The young-generation cap first, then the program: see src/heap-limits.ts.
+import '../dist/heap-limits.js'
+await import('../dist/cli.js')
