@@ -63,6 +63,7 @@ function feed(self: Search, data: Buffer): number {
       if (ch === lastNeedleChar && matchNeedle(self, data, pos, lastNeedleCharPos)) {
         self._lookbehindSize = 0
         ++self.matches
+        // streamsearch's order (the size is cleared before the test), kept: call for call the same.
         if (pos > -self._lookbehindSize) self._cb(true, lookbehind, 0, self._lookbehindSize + pos, false)
         else self._cb(true, undefined, 0, 0, true)
         return (self._bufPos = pos + needleLen)

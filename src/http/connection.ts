@@ -41,10 +41,10 @@ export type Handler = (req: Request, res: Response) => Promise<void>
 type Send = Response['send']
 
 /**
- * A class, not an object literal: a literal with a getter gets a fresh hidden class per request,
- * allocated in the old generation and pointing at that request's closures, so every request's
- * objects outlived young-generation GCs until a full GC (W2 promoted a fifth of all it allocated;
- * issue #7).
+ * A class, not an object literal: a literal with a getter is a dictionary-mode object whose getter
+ * sits in an AccessorPair that V8 allocates in the old generation. Pointing at this request's
+ * closure, that old object kept each request's objects alive through young-generation GCs until a
+ * full GC found it dead (W2 promoted a fifth of all it allocated; issue #7).
  */
 class Reply implements Response {
   constructor(

@@ -1,7 +1,8 @@
 // The Response a handler gets: sends once, reports `sent`, and keeps its getter on a shared
-// prototype. An object literal with a getter got a fresh hidden class per request, in the old
-// generation and pointing at the request's closures, so every request outlived young-generation
-// GCs (issue #7: W2 promoted 4.7 KB per request instead of 0.2). Real listener, real socket.
+// prototype. As an object literal with a getter it was a dictionary-mode object whose AccessorPair
+// V8 allocates in the old generation, pointing at the request's closures, so every request
+// outlived young-generation GCs (issue #7: W2 promoted 4.7 KB per request instead of 0.2). Real
+// listener, real socket.
 import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { renderError } from '../../src/app/answers.js'
