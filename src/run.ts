@@ -10,7 +10,6 @@ import type { Config } from './config.js'
 import { StartupError } from './errors.js'
 import { createStore } from './files/store.js'
 import { createListener, type Listener } from './http/listener.js'
-import { limitYoungGeneration } from './http/reclaim.js'
 import { KEEP_ALIVE_IDLE_MS, MAX_HEAD_BYTES, MAX_HEADER_COUNT, MAX_TARGET_BYTES } from './limits.js'
 import type { Reporter, UploadEvent } from './report/events.js'
 import { createJsonReporter, createPathReporter } from './report/json-reporter.js'
@@ -30,7 +29,6 @@ export interface RunIO {
 const BODY_HWM = 128 * 1024
 
 export async function run(config: Config, io: RunIO): Promise<number> {
-  limitYoungGeneration()
   const root = await prepareDir(config.dir)
   const tls = config.tls ? await readTls(config.tls.certFile, config.tls.keyFile) : undefined
 

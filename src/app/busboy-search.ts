@@ -105,7 +105,7 @@ function feed(self: Search, data: Buffer): number {
 
   // The chunk's tail may be the start of a needle that the next chunk completes.
   while (pos < len) {
-    if (data[pos] !== firstNeedleChar || !startsNeedle(data, pos, needle, len - pos)) {
+    if (data[pos] !== firstNeedleChar || !matchNeedle(self, data, pos, len - pos)) {
       ++pos
       continue
     }
@@ -118,11 +118,7 @@ function feed(self: Search, data: Buffer): number {
   return len
 }
 
-function startsNeedle(data: Buffer, pos: number, needle: Buffer, num: number): boolean {
-  for (let i = 0; i < num; ++i) if (data[pos + i] !== needle[i]) return false
-  return true
-}
-
+/** Whether the bytes from `pos` (< 0: in the lookbehind) start like the needle, for `len` bytes. */
 function matchNeedle(self: Search, data: Buffer, pos: number, len: number): boolean {
   const lb = self._lookbehind
   const lbSize = self._lookbehindSize
