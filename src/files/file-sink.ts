@@ -4,7 +4,7 @@
 //
 // Three ways bytes reach the disk:
 // - Past 8 MiB, through the file thread (file-thread.ts), which writes and hashes them while the
-//   main thread goes on parsing.
+//   main thread goes on parsing; it starts once two files have been that large at the same time.
 // - Until then, synchronously. A write(2) into the page cache is a memcpy; handing the chunk to
 //   the thread pool kept it alive until the pool got round to it, so with many clients buffers
 //   outlived young-generation GCs and peak RSS doubled (issue #7, W3: 105 -> 65 MiB). nginx
@@ -31,6 +31,8 @@ class FdSink extends Writable {
   /** SHA-256 of what the main thread wrote; null once the file thread has the file. */
   private local: Hash | null = createHash('sha256')
   private remote: ThreadFile | null = null
+  /** Set once the file is past the thread's `fromBytes`: ends its count towards starting the thread. */
+  private leave: (() => void) | null = null
 
   constructor(
     private readonly fd: number,
@@ -73,6 +75,11 @@ class FdSink extends Writable {
     return this.remote ? this.remote.digest(this.size) : Promise.resolve(this.local!.digest('hex'))
   }
 
+  /** The file is complete or has failed: it no longer counts towards starting the thread. */
+  done(): void {
+    this.leave?.()
+  }
+
   /** The file failed: resolves once nothing uses the descriptor any more (it may be closed then). */
   async release(): Promise<void> {
     await this.whenIdle()
@@ -90,7 +97,8 @@ class FdSink extends Writable {
   private writeAll(bufs: Buffer[], done: (err?: Error | null) => void): void {
     if (this.destroyed) return done()
     if (this.remote === null && this.thread !== null && this.pos >= this.thread.fromBytes) {
-      // null while the thread starts (or if it can't): the next write asks again.
+      this.leave ??= this.thread.enlist()
+      // null until the thread runs (or if it can't): the next write asks again.
       this.remote = this.thread.open(this.fd, this.pos, (err) => this.destroy(err))
       if (this.remote !== null) this.local = null
     }
@@ -194,6 +202,7 @@ export function streamToFd(
     const fail = (err: unknown) => {
       if (settled) return
       settled = true
+      sink.done()
       source.unpipe(sink)
       sink.destroy()
       source.destroy()
@@ -208,6 +217,7 @@ export function streamToFd(
     sink.on('finish', () => {
       if (settled) return
       settled = true
+      sink.done()
       sink.digest().then(
         (sha256) => resolve({ size: sink.size, sha256 }),
         // The file thread failed to write the last of it: nothing else uses the descriptor now.

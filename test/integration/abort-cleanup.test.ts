@@ -7,6 +7,7 @@ import net from 'node:net'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { removeDir, startCli, tmpDir, withTimeout, type Cli } from '../helpers/cli.js'
+import { startFileThread } from '../helpers/file-thread.js'
 import { files, pollUntil, sha256File, sleep, tempFiles, walk } from '../helpers/fs-walk.js'
 import { httpRequest, multipartBody, parseResponse, parseResponses, sha256 } from '../helpers/multipart.js'
 import { rawRequest } from '../helpers/raw.js'
@@ -215,13 +216,15 @@ describe('multipart: each file stands alone', () => {
   })
 })
 
-// Past 8 MiB a file is written and hashed by a second thread (file-thread.ts): a
-// failed file must wait for that thread to let go of the descriptor before it is closed.
+// Past 8 MiB a file is written and hashed by a second thread (file-thread.ts), once two files have
+// been that large at once: a failed file must wait for that thread to let go of the descriptor
+// before it is closed.
 describe('files past the file thread threshold (8 MiB)', () => {
   const BIG = 12 * 1024 * 1024
 
   it('cut after 10 MiB: BODY_INCOMPLETE, the temp file goes, the next upload works', async () => {
     const c = await cli()
+    await startFileThread(c)
     const upload = build('multipart', 'big-cut.bin', randomBytes(BIG))
     const sock = await connect(c.port)
     const reply = collect(sock, 10_000)
@@ -239,6 +242,7 @@ describe('files past the file thread threshold (8 MiB)', () => {
 
   it('--max-file-size 10MiB with 12 MiB: 413, no leftovers, the server goes on', async () => {
     const c = await cli(['--max-file-size', '10MiB'])
+    await startFileThread(c)
     const data = randomBytes(BIG)
     const { body, contentType } = multipartBody([{ filename: 'over.bin', data }])
     const r = await rawRequest(c.port, [httpRequest('POST', '/', { 'Content-Type': contentType, 'Content-Length': String(body.length) }, body)], { ms: 10_000 })

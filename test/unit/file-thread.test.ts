@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { Readable } from 'node:stream'
+import { PassThrough, Readable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { streamToFd } from '../../src/files/file-sink.js'
 import { FileThread, type ThreadFile } from '../../src/files/file-thread.js'
@@ -151,6 +151,53 @@ describe('the file thread', () => {
       closeSync(fd3)
     }
     expect(readFileSync(file).equals(data)).toBe(true)
+  })
+
+  it('starts only once `startWith` files are past `fromBytes` at the same time, and counts each file once', async () => {
+    const MiB = 1024 * 1024
+    const t = new FileThread(WORKER, MiB, 2)
+    const fds: number[] = []
+    const sink = (source: Readable) => {
+      const file = tempFile()
+      const fd = openSync(file, 'wx+')
+      fds.push(fd)
+      return { file, done: streamToFd(source, fd, { maxFileSize: Infinity }, new WriteMode(), t) }
+    }
+    /** Writes `data` in 64 KiB pieces, letting the sink take each. */
+    const feed = async (to: PassThrough, data: Buffer) => {
+      for (let off = 0; off < data.length; off += 64 * 1024) {
+        to.write(data.subarray(off, off + 64 * 1024))
+        await new Promise((r) => setImmediate(r))
+      }
+    }
+    try {
+      // Two files past 1 MiB, one after the other: no thread.
+      for (let i = 0; i < 2; i++) {
+        const data = randomBytes(3 * MiB)
+        const src = new PassThrough()
+        const s = sink(src)
+        await feed(src, data)
+        src.end()
+        expect(await s.done).toEqual({ size: data.length, sha256: sha256(data) })
+      }
+      expect(t.started).toBe(false)
+      // Two at once: the second one past 1 MiB starts it.
+      const datas = [randomBytes(3 * MiB), randomBytes(3 * MiB + 1)]
+      const srcs = [new PassThrough(), new PassThrough()]
+      const sinks = srcs.map(sink)
+      await feed(srcs[0]!, datas[0]!.subarray(0, 2 * MiB))
+      expect(t.started).toBe(false)
+      await feed(srcs[1]!, datas[1]!.subarray(0, 2 * MiB))
+      expect(t.started).toBe(true)
+      await Promise.all(srcs.map((src, i) => feed(src, datas[i]!.subarray(2 * MiB)).then(() => src.end())))
+      for (const [i, s] of sinks.entries()) {
+        expect(await s.done).toEqual({ size: datas[i]!.length, sha256: sha256(datas[i]!) })
+        expect(readFileSync(s.file).equals(datas[i]!)).toBe(true)
+      }
+    } finally {
+      for (const fd of fds) closeSync(fd)
+      await t.terminate()
+    }
   })
 
   it('a thread that cannot start: not ready, files are never handed over', async () => {
