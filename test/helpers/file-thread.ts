@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync, rmSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
-import type { Cli } from './cli.js'
+import { withTimeout, type Cli } from './cli.js'
 import { pollUntil } from './fs-walk.js'
 import { httpRequest, parseResponse } from './multipart.js'
 
@@ -24,12 +24,20 @@ export async function heldPut(c: Cli, name: string, data: Buffer, held: number):
     sock.on('close', () => resolve())
     sock.on('error', () => {})
   })
-  await new Promise<void>((resolve, reject) => {
-    sock.once('connect', resolve)
-    sock.once('error', reject)
-  })
+  await withTimeout(
+    new Promise<void>((resolve, reject) => {
+      sock.once('connect', resolve)
+      sock.once('error', reject)
+    }),
+    5_000,
+    `connect for ${name}`,
+  )
   const head = httpRequest('PUT', `/${encodeURIComponent(name)}`, { 'Content-Length': String(data.length) })
-  await new Promise<void>((resolve) => sock.write(Buffer.concat([head, data.subarray(0, data.length - held)]), () => resolve()))
+  const first = Buffer.concat([head, data.subarray(0, data.length - held)])
+  await withTimeout(new Promise<void>((resolve) => sock.write(first, () => resolve())), 10_000, `sending ${name}`).catch((err: unknown) => {
+    sock.destroy()
+    throw err
+  })
   return async () => {
     sock.write(data.subarray(data.length - held))
     const timer = setTimeout(() => sock.destroy(), 20_000)
