@@ -76,7 +76,7 @@ class FdSink extends Writable {
   }
 
   /** The file is complete or has failed: it no longer counts towards starting the thread. */
-  done(): void {
+  stopCounting(): void {
     this.leave?.()
   }
 
@@ -202,7 +202,7 @@ export function streamToFd(
     const fail = (err: unknown) => {
       if (settled) return
       settled = true
-      sink.done()
+      sink.stopCounting()
       source.unpipe(sink)
       sink.destroy()
       source.destroy()
@@ -217,7 +217,7 @@ export function streamToFd(
     sink.on('finish', () => {
       if (settled) return
       settled = true
-      sink.done()
+      sink.stopCounting()
       sink.digest().then(
         (sha256) => resolve({ size: sink.size, sha256 }),
         // The file thread failed to write the last of it: nothing else uses the descriptor now.
