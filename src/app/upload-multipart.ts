@@ -6,6 +6,7 @@ import { decodeFormEscapes, sanitizePath } from '../files/sanitize.js'
 import type { Request, Response } from '../http/connection.js'
 import { formatSize } from '../size.js'
 import { sendError, sendStored, type FileAnswer } from './answers.js'
+import { installPartHeaderHooks, partFacts, type PartFacts } from './busboy-headers.js'
 import { installFastBoundarySearch } from './busboy-search.js'
 import type { AppContext } from './context.js'
 import { receiveFile } from './receive.js'
@@ -13,6 +14,7 @@ import { receiveFile } from './receive.js'
 const BUSBOY_HWM = 128 * 1024
 
 installFastBoundarySearch()
+installPartHeaderHooks()
 
 export function isMultipart(contentType: string | undefined): boolean {
   return contentType !== undefined && /^multipart\/form-data\s*(;|$)/i.test(contentType)
@@ -70,6 +72,8 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
   }
 
   bb.on('file', (_field: string, stream: Readable, info: busboy.FileInfo) => {
+    // Now, not later: it describes the part busboy is emitting (busboy-headers.ts).
+    const facts = partFacts()
     // busboy destroys the part with an error when the body breaks off (client gone, short body).
     // Until the store's pipeline listens (after async mkdir/open), an unheard 'error' would crash
     // the whole server; the pipeline still sees the error through the stream's errored state.
@@ -83,7 +87,7 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
     // The request's length is a fair total for its first file: the page sends one file per request.
     const total = index === 0 && req.framing.kind === 'length' ? req.framing.length : null
     saves.push(
-      storePart(ctx, req, stream, info, folder, total).then(
+      storePart(ctx, req, stream, info, facts, folder, total).then(
         (answer) => void (results[index] = answer),
         (err) => fail(err),
       ),
@@ -143,10 +147,12 @@ async function storePart(
   req: Request,
   stream: Readable,
   info: busboy.FileInfo,
+  facts: PartFacts,
   folder: string[],
   total: number | null,
 ): Promise<FileAnswer | null> {
-  const originalName = decodeFormEscapes(info.filename ?? '')
+  const name = info.filename ?? ''
+  const originalName = facts.extendedName ? name : decodeFormEscapes(name)
   if (originalName === '' && (await isEmpty(stream))) return null
   let segments = sanitizePath(originalName)
   if (ctx.config.flat) segments = segments.slice(-1)
@@ -154,7 +160,7 @@ async function storePart(
     client: req.remoteAddress,
     segments: [...folder, ...segments],
     originalName,
-    mimeType: info.mimeType,
+    mimeType: facts.emptyName ? facts.mimeType : info.mimeType,
     total,
   })
 }

@@ -11,7 +11,9 @@ const ASCII = /^[\u0000-\u007f]*$/
 
 // Win32 resolves these to devices whatever follows the first dot (`nul.tar.gz`) and ignores
 // spaces before it; superscript digits and CONIN$/CONOUT$ are reserved too (cpython#95486).
-const DEVICE = /^(con|prn|aux|nul|conin\$|conout\$|com[1-9¹²³]|lpt[1-9¹²³])$/i
+// COM0 and LPT0 are on Microsoft's list of names not to use ("Naming Files, Paths, and
+// Namespaces") though Win32 itself lets them through: a `_` costs less than a doubt.
+const DEVICE = /^(con|prn|aux|nul|conin\$|conout\$|com[0-9¹²³]|lpt[0-9¹²³])$/i
 
 /** The client's name as safe path segments under --dir (SPEC §4 "Names"); never empty. */
 export function sanitizePath(name: string, now?: Date): string[] {

@@ -19,6 +19,8 @@ export interface Part {
    * Wins over `filename`.
    */
   rawFilename?: Buffer | string
+  /** The whole Content-Disposition value (`form-data; name="f"; filename*=…`); wins over the above. */
+  disposition?: string
   contentType?: string
   data: Buffer | string
 }
@@ -48,7 +50,9 @@ export function multipartBody(parts: readonly Part[], boundary = randomBoundary(
     const field = p.field ?? 'file'
     const disposition = `Content-Disposition: form-data; name="${field}"`
     const head = [Buffer.from(`--${boundary}\r\n`)]
-    if (p.rawFilename !== undefined || p.filename !== undefined) {
+    if (p.disposition !== undefined) {
+      head.push(Buffer.from(`Content-Disposition: ${p.disposition}\r\n`))
+    } else if (p.rawFilename !== undefined || p.filename !== undefined) {
       const raw = p.rawFilename ?? quoteFilename(p.filename!)
       head.push(Buffer.from(`${disposition}; filename="`), Buffer.from(raw), Buffer.from('"\r\n'))
     } else {

@@ -308,6 +308,38 @@ describe('raw socket multipart', () => {
     expect(files(c.dir)).toEqual(['picked.txt'])
   })
 
+  it('an empty name with bytes is stored under a generated name, with its declared type (SPEC §4)', async () => {
+    const c = await cli()
+    const { body, contentType } = multipartBody([{ rawFilename: '', contentType: 'text/plain', data: 'no name' }])
+    const res = await rawUpload(c, httpRequest('POST', '/', { 'Content-Type': contentType, 'Content-Length': String(body.length) }, body))
+    expect(res.status).toBe(201)
+    const [answer] = (res.json() as { files: Answer[] }).files
+    expect(answer?.name).toMatch(/^upload-\d{8}T\d{6}Z$/)
+    await expectStored(c, answer, { name: answer!.name, originalName: '', mimeType: 'text/plain', data: 'no name' })
+  })
+
+  it('raw control bytes in a file name (browsers escape only ", CR and LF) are dropped, not refused', async () => {
+    const c = await cli()
+    const data = Buffer.from('\x00\x01 the bytes right after the header are the file\x7f', 'latin1')
+    const { body, contentType } = multipartBody([
+      { rawFilename: Buffer.from('a\x01b\x1bc\x7f.txt', 'latin1'), contentType: 'text/plain', data },
+    ])
+    const res = await rawUpload(c, httpRequest('POST', '/', { 'Content-Type': contentType, 'Content-Length': String(body.length) }, body))
+    expect(res.status).toBe(201)
+    await expectStored(c, (res.json() as { files: Answer[] }).files[0], { name: 'abc.txt', originalName: 'abc.txt', mimeType: 'text/plain', data })
+  })
+
+  it('a filename*= name is percent-decoded once: browsers\' %22 escapes belong to filename=', async () => {
+    const c = await cli()
+    const { body, contentType } = multipartBody([
+      { disposition: `form-data; name="file"; filename*=UTF-8''100%2522%20sure%C3%A9.txt`, contentType: 'text/plain', data: '1' },
+    ])
+    const res = await rawUpload(c, httpRequest('POST', '/', { 'Content-Type': contentType, 'Content-Length': String(body.length) }, body))
+    expect(res.status).toBe(201)
+    const name = '100%22 sureé.txt'
+    await expectStored(c, (res.json() as { files: Answer[] }).files[0], { name, originalName: name, mimeType: 'text/plain', data: '1' })
+  })
+
   it('a multipart request with no file part is 400 NO_FILE', async () => {
     const c = await cli()
     const r = await curl(['-F', 'just=a field', `${c.url}/`])

@@ -72,7 +72,8 @@ const cases: { what: string; input: string; expected: string[] }[] = [
   { what: 'superscript COM digit', input: 'com¹.txt', expected: ['_com¹.txt'] },
   { what: 'CONIN$', input: 'conin$', expected: ['_conin$'] },
   { what: 'device name revealed by removed control', input: 'C\u0000ON', expected: ['_CON'] },
-  { what: 'COM0 is not a device', input: 'COM0', expected: ['COM0'] },
+  { what: 'COM0 (on Microsoft\'s list)', input: 'COM0', expected: ['_COM0'] },
+  { what: 'lpt0.txt (on Microsoft\'s list)', input: 'lpt0.txt', expected: ['_lpt0.txt'] },
   { what: 'COM10 is not a device', input: 'COM10', expected: ['COM10'] },
   { what: 'CONSOLE is not a device', input: 'CONSOLE.txt', expected: ['CONSOLE.txt'] },
   { what: 'nullable.txt is not a device', input: 'nullable.txt', expected: ['nullable.txt'] },
@@ -145,7 +146,7 @@ function randomName(next: () => number): string {
 }
 
 const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069<>:"|?*/\\]/
-const DEVICE = /^(con|prn|aux|nul|conin\$|conout\$|com[1-9¹²³]|lpt[1-9¹²³])$/i
+const DEVICE = /^(con|prn|aux|nul|conin\$|conout\$|com[0-9¹²³]|lpt[0-9¹²³])$/i
 
 function unsafeBecause(segment: string): string | undefined {
   if (segment === '' || segment === '.' || segment === '..') return 'empty or dot segment'

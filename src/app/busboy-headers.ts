@@ -1,0 +1,146 @@
+// busboy parses each part's header itself and decides from it whether the part is a file. In three
+// places that differs from SPEC §4, so its header parser (busboy 1.x's HeaderParser, whose
+// prototype is reached through an instance's `_hparser`) gets two small hooks:
+//
+// - A raw control byte in a header fails the whole request in busboy ("Malformed part header").
+//   Browsers escape only `"`, CR and LF in a file name and send the rest as is, and names are to
+//   be made safe, never refused: C0 controls (but tab, CR, LF) and DEL are dropped from the
+//   header's bytes before busboy reads them, as the sanitiser would drop them from the name.
+// - `filename=""` with content is a field to busboy (a file only if typed
+//   application/octet-stream); SPEC: any empty name with content is stored under a generated name.
+//   Such a part is shown to busboy as application/octet-stream, and its declared type is kept here.
+// - Browsers' `%22`/`%0D`/`%0A` escapes belong to `filename=`; a `filename*=` name is already
+//   percent-decoded and must not be decoded again (`a%2522b` is `a%22b`, not `a"b`).
+//
+// busboy emits 'file' synchronously from the header callback, right after the reset hooked here,
+// so `partFacts()` read in a 'file' listener describes that part. If busboy's internals ever change
+// shape the hooks are not installed and busboy runs as shipped.
+import busboy from 'busboy'
+import { createRequire } from 'node:module'
+
+interface HeaderParser {
+  header: Record<string, string[]> | undefined
+  push(chunk: Buffer, pos: number, end: number): number
+  reset(): void
+}
+
+interface Disposition {
+  type: string
+  params: Record<string, string | undefined> | undefined
+}
+
+interface BusboyUtils {
+  getDecoder(charset: string): unknown
+  parseDisposition(value: string, decoder: unknown): Disposition | undefined
+  parseContentType(value: string): { type: string; subtype: string } | undefined
+}
+
+export interface PartFacts {
+  /** The name came from `filename*=` (RFC 5987), not `filename=`. */
+  extendedName: boolean
+  /** `filename=""`: busboy was shown the part as application/octet-stream; `mimeType` is its own. */
+  emptyName: boolean
+  mimeType: string
+}
+
+const none: PartFacts = { extendedName: false, emptyName: false, mimeType: '' }
+let last: PartFacts = none
+
+/** What busboy's header callback doesn't pass on about the part it is emitting now. */
+export function partFacts(): PartFacts {
+  return last
+}
+
+const require = createRequire(import.meta.url)
+const utils = createRequire(require.resolve('busboy'))('./utils.js') as BusboyUtils
+// What upload-multipart.ts gives busboy as defParamCharset.
+const decoder = utils.getDecoder('utf8')
+
+const CRLFCRLF = Buffer.from('\r\n\r\n')
+
+function dropped(byte: number): boolean {
+  return byte < 0x20 ? byte !== 0x09 && byte !== 0x0a && byte !== 0x0d : byte === 0x7f
+}
+
+function withoutControls(original: HeaderParser['push']): HeaderParser['push'] {
+  return function (this: HeaderParser, chunk, pos, end) {
+    // Only the header's own bytes: the file's bytes that follow it in the chunk are not looked at.
+    const found = chunk.indexOf(CRLFCRLF, pos)
+    const stop = found === -1 || found >= end ? end : found
+    let i = pos
+    while (i < stop && !dropped(chunk[i]!)) i++
+    if (i === stop) return original.call(this, chunk, pos, end)
+    // Rare: a copy without them, and busboy's answer (where the header ended) mapped back.
+    const kept: number[] = []
+    for (let j = pos; j < stop; j++) if (!dropped(chunk[j]!)) kept.push(j)
+    const copy = Buffer.allocUnsafe(kept.length + (end - stop))
+    for (let k = 0; k < kept.length; k++) copy[k] = chunk[kept[k]!]!
+    chunk.copy(copy, kept.length, stop, end)
+    const r = original.call(this, copy, 0, copy.length)
+    if (r <= 0) return r === 0 ? pos : r
+    // Just past the last byte busboy took: dropped bytes after it may be the file's first bytes.
+    return r <= kept.length ? kept[r - 1]! + 1 : stop + (r - kept.length)
+  }
+}
+
+function inspect(header: Record<string, string[]>): void {
+  last = none
+  const value = header['content-disposition']?.[0]
+  if (value === undefined) return
+  const params = utils.parseDisposition(value, decoder)?.params
+  if (params === undefined) return
+  if (params['filename*']) {
+    last = { extendedName: true, emptyName: false, mimeType: '' }
+  } else if (params['filename'] === '') {
+    const declared = header['content-type']?.[0]
+    const type = declared === undefined ? undefined : utils.parseContentType(declared)
+    last = { extendedName: false, emptyName: true, mimeType: type ? `${type.type}/${type.subtype}` : 'text/plain' }
+    header['content-type'] = ['application/octet-stream']
+  }
+}
+
+function withInspection(original: HeaderParser['reset']): HeaderParser['reset'] {
+  return function (this: HeaderParser) {
+    // At the end of a header busboy resets, then calls back with the header it had: look first.
+    const header = this.header
+    if (header !== undefined) inspect(header)
+    original.call(this)
+  }
+}
+
+function headerParserPrototype(): HeaderParser | null {
+  try {
+    const bb = busboy({ headers: { 'content-type': 'multipart/form-data; boundary=x' } })
+    bb.on('error', () => {})
+    // The preamble's boundary, and a byte of a header: busboy is then inside a part's header.
+    bb.write(Buffer.from('--x\r\nX'))
+    const parser = (bb as unknown as { _hparser?: unknown })._hparser
+    bb.destroy()
+    if (typeof parser !== 'object' || parser === null) return null
+    const proto = Object.getPrototypeOf(parser) as Partial<HeaderParser>
+    const header = (parser as Partial<HeaderParser>).header
+    const known =
+      typeof proto.push === 'function' &&
+      proto.push.length === 3 &&
+      typeof proto.reset === 'function' &&
+      typeof header === 'object' &&
+      typeof utils.parseDisposition === 'function' &&
+      typeof utils.parseContentType === 'function'
+    return known ? (proto as HeaderParser) : null
+  } catch {
+    return null
+  }
+}
+
+let installed = false
+
+/** Hooks busboy's part-header parser as described above; true if it is hooked (idempotent). */
+export function installPartHeaderHooks(): boolean {
+  if (installed) return true
+  const proto = headerParserPrototype()
+  if (proto === null) return false
+  proto.push = withoutControls(proto.push)
+  proto.reset = withInspection(proto.reset)
+  installed = true
+  return true
+}
