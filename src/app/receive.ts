@@ -19,15 +19,23 @@ export interface IncomingFile {
 
 let nextId = 0
 
+/** Why `file` is refused before a byte of it is read (--allow), or null. */
+export function refusal(ctx: AppContext, file: IncomingFile): HttpError | null {
+  const { config } = ctx
+  if (config.allow && !matchAllow([...config.allow], { name: file.segments[file.segments.length - 1]!, type: file.mimeType })) {
+    return new HttpError('TYPE_NOT_ALLOWED', `Files of this type are not accepted here (allowed: ${config.allowText}).`)
+  }
+  return null
+}
+
 export async function receiveFile(ctx: AppContext, source: Readable, file: IncomingFile): Promise<FileAnswer | null> {
   const id = ++nextId
   const { reporter, config } = ctx
   const display = file.segments.join('/')
   const started = Date.now()
   try {
-    if (config.allow && !matchAllow([...config.allow], { name: file.segments[file.segments.length - 1]!, type: file.mimeType })) {
-      throw new HttpError('TYPE_NOT_ALLOWED', `Files of this type are not accepted here (allowed: ${config.allowText}).`)
-    }
+    const refused = refusal(ctx, file)
+    if (refused) throw refused
     reporter.emit({ type: 'started', id, client: file.client, name: display, total: file.total })
     const onProgress = (bytes: number) => reporter.emit({ type: 'progress', id, bytes })
     let name: string

@@ -3,13 +3,14 @@ import busboy from 'busboy'
 import type { Readable } from 'node:stream'
 import { HttpError, toHttpError } from '../errors.js'
 import { decodeFormEscapes, sanitizePath } from '../files/sanitize.js'
+import { fileTooLarge } from '../files/sink.js'
 import type { Request, Response } from '../http/connection.js'
 import { formatSize } from '../size.js'
 import { sendError, sendStored, type FileAnswer } from './answers.js'
 import { installPartHeaderHooks, partFacts, type PartFacts } from './busboy-headers.js'
 import { installFastBoundarySearch } from './busboy-search.js'
 import type { AppContext } from './context.js'
-import { receiveFile } from './receive.js'
+import { receiveFile, refusal, type IncomingFile } from './receive.js'
 
 const BUSBOY_HWM = 128 * 1024
 
@@ -86,8 +87,17 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
     const index = results.push(null) - 1
     // The request's length is a fair total for its first file: the page sends one file per request.
     const total = index === 0 && req.framing.kind === 'length' ? req.framing.length : null
+    const file = describePart(ctx, req, info, facts, folder, total)
+    // A part over the limit or of a refused type fails the request while busboy is still on it,
+    // not once the store gets to it: later parts of the same read are then not stored, and the
+    // answer names this failure rather than one found after it (--max-files).
+    stream.once('limit', () => fail(fileTooLarge(config.maxFileSize)))
+    if (file.originalName !== '') {
+      const refused = refusal(ctx, file)
+      if (refused) fail(refused)
+    }
     saves.push(
-      storePart(ctx, req, stream, info, facts, folder, total).then(
+      storePart(ctx, stream, file).then(
         (answer) => void (results[index] = answer),
         (err) => fail(err),
       ),
@@ -141,28 +151,31 @@ function receivedWhole(part: Readable): boolean {
   return part.readableEnded || (part as Readable & { _readableState?: { ended?: boolean } })._readableState?.ended === true
 }
 
-/** Resolves to null for an empty file input (no name, no bytes), which browsers send when nothing was picked. */
-async function storePart(
+function describePart(
   ctx: AppContext,
   req: Request,
-  stream: Readable,
   info: busboy.FileInfo,
   facts: PartFacts,
   folder: string[],
   total: number | null,
-): Promise<FileAnswer | null> {
+): IncomingFile {
   const name = info.filename ?? ''
   const originalName = facts.extendedName ? name : decodeFormEscapes(name)
-  if (originalName === '' && (await isEmpty(stream))) return null
   let segments = sanitizePath(originalName)
   if (ctx.config.flat) segments = segments.slice(-1)
-  return receiveFile(ctx, stream, {
+  return {
     client: req.remoteAddress,
     segments: [...folder, ...segments],
     originalName,
     mimeType: facts.emptyName ? facts.mimeType : info.mimeType,
     total,
-  })
+  }
+}
+
+/** Resolves to null for an empty file input (no name, no bytes), which browsers send when nothing was picked. */
+async function storePart(ctx: AppContext, stream: Readable, file: IncomingFile): Promise<FileAnswer | null> {
+  if (file.originalName === '' && (await isEmpty(stream))) return null
+  return receiveFile(ctx, stream, file)
 }
 
 /** Waits for the first chunk or the end; a chunk is put back so nothing is lost. */

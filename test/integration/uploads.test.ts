@@ -586,6 +586,40 @@ describe('limits and filters', () => {
     noTemps(c)
   })
 
+  it('the first failing part ends a multipart request, however the bytes are cut: later parts are not stored, the answer names that failure', async () => {
+    const c = await cli(['--max-file-size', '10', '--max-files', '2', '--allow', '.txt'])
+    const send = (parts: Part[]) => {
+      const { body, contentType } = multipartBody(parts)
+      // One write: every part is in the server's first read.
+      return rawUpload(c, httpRequest('POST', '/', { 'Content-Type': contentType, 'Content-Length': String(body.length) }, body))
+    }
+    // Too large, then a good one, then one over --max-files: FILE_TOO_LARGE (not TOO_MANY_FILES), nothing stored.
+    const first = await send([
+      { filename: 'big.txt', data: '0123456789A' },
+      { filename: 'ok.txt', data: '0123456789' },
+      { filename: 'third.txt', data: 'abc' },
+    ])
+    expect(first.status).toBe(413)
+    expect(first.json().error.code).toBe('FILE_TOO_LARGE')
+    expect(first.json().files ?? []).toEqual([])
+    await c.waitForEvent((e) => e.event === 'failed' && e.name === 'big.txt' && e.code === 'FILE_TOO_LARGE')
+    expect(files(c.dir)).toEqual([])
+
+    // A good one, a refused type, a good one: TYPE_NOT_ALLOWED, only the first stored.
+    const second = await send([
+      { filename: 'a.txt', data: 'a' },
+      { filename: 'z.zip', data: 'z' },
+      { filename: 'k.txt', data: 'k' },
+    ])
+    expect(second.status).toBe(415)
+    const answer = second.json() as { error: { code: string }; files: Answer[] }
+    expect(answer.error.code).toBe('TYPE_NOT_ALLOWED')
+    await expectStored(c, answer.files[0], { name: 'a.txt', originalName: 'a.txt', mimeType: 'application/octet-stream', data: 'a' })
+    expect(answer.files).toHaveLength(1)
+    expect(files(c.dir)).toEqual(['a.txt'])
+    noTemps(c)
+  })
+
   it('--allow image/*,.pdf: a .txt sent as text/plain is 415, a .pdf and an image are stored', async () => {
     const c = await cli(['--allow', 'image/*,.pdf'])
     const txt = await curl(['-F', `file=@${payload('al/notes.txt', 'plain text')};type=text/plain`, `${c.url}/`])
