@@ -57,6 +57,7 @@ const utils = createRequire(require.resolve('busboy'))('./utils.js') as BusboyUt
 const decoder = utils.getDecoder('utf8')
 
 const CRLFCRLF = Buffer.from('\r\n\r\n')
+const MAYBE_INTERESTING = /filename\*|""/i
 
 function dropped(byte: number): boolean {
   return byte < 0x20 ? byte !== 0x09 && byte !== 0x0a && byte !== 0x0d : byte === 0x7f
@@ -86,7 +87,8 @@ function withoutControls(original: HeaderParser['push']): HeaderParser['push'] {
 function inspect(header: Record<string, string[]>): void {
   last = none
   const value = header['content-disposition']?.[0]
-  if (value === undefined) return
+  // Most parts have neither: spare them busboy's second parse of the value.
+  if (value === undefined || !MAYBE_INTERESTING.test(value)) return
   const params = utils.parseDisposition(value, decoder)?.params
   if (params === undefined) return
   if (params['filename*']) {
