@@ -1,13 +1,13 @@
 // Composition root: folder, store, reporters, listener; signals, --once and the exit code.
 import { X509Certificate, createPrivateKey } from 'node:crypto'
 import fs from 'node:fs/promises'
-import path from 'node:path'
 import type { Writable } from 'node:stream'
 import { createApp } from './app/router.js'
 import { renderError } from './app/answers.js'
 import type { AppContext, StdoutTarget } from './app/context.js'
 import type { Config } from './config.js'
 import { StartupError } from './errors.js'
+import { prepareDir } from './prepare-dir.js'
 import { createStore } from './files/store.js'
 import { createListener, type Listener } from './http/listener.js'
 import { KEEP_ALIVE_IDLE_MS, MAX_HEAD_BYTES, MAX_HEADER_COUNT, MAX_TARGET_BYTES } from './limits.js'
@@ -156,26 +156,6 @@ export async function run(config: Config, io: RunIO): Promise<number> {
     terminal.line(`Done: ${terminal.summary()}.`)
   }
   return code
-}
-
-async function prepareDir(dir: string): Promise<string> {
-  const abs = path.resolve(dir)
-  try {
-    await fs.mkdir(abs, { recursive: true })
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    if (code === 'EEXIST' || code === 'ENOTDIR') throw new StartupError(`--dir ${dir} is not a folder; point --dir at a folder.`)
-    if (code === 'EACCES' || code === 'EPERM') throw new StartupError(`cannot create --dir ${dir}: permission denied; choose a folder you can write to.`)
-    throw new StartupError(`cannot create --dir ${dir}: ${(err as Error).message}`)
-  }
-  const st = await fs.stat(abs)
-  if (!st.isDirectory()) throw new StartupError(`--dir ${dir} is not a folder; point --dir at a folder.`)
-  try {
-    await fs.access(abs, fs.constants.W_OK)
-  } catch {
-    throw new StartupError(`--dir ${dir} is not writable; choose a folder you can write to.`)
-  }
-  return fs.realpath(abs)
 }
 
 async function readTls(certFile: string, keyFile: string): Promise<{ cert: Buffer; key: Buffer }> {

@@ -421,6 +421,24 @@ describe.concurrent('startup failures: exit 1, one line, no stack trace', () => 
     }
   })
 
+  it('--dir where no file can be made though access(W_OK) says yes (/proc, root included)', async (ctx) => {
+    if (!existsSync('/proc/self')) ctx.skip('no /proc here')
+    const r = await runToExit(base('/proc'))
+    expect(r.code).toBe(1)
+    expectOneLine(r.stderr)
+    expect(r.stderr).toContain('not writable')
+    expect(r.stdout).toBe('')
+  })
+
+  it('--dir that mkdir(2) refuses with ENOENT (/proc/<new>): exit 1, not the busy loop of mkdir -p in Node', async (ctx) => {
+    if (!existsSync('/proc/self')) ctx.skip('no /proc here')
+    const r = await runToExit(base('/proc/upload-recv-no-such-folder/in'), { ms: 10_000 })
+    expect(r.code).toBe(1)
+    expectOneLine(r.stderr)
+    expect(r.stderr).toContain('/proc/upload-recv-no-such-folder/in')
+    expect(r.stdout).toBe('')
+  })
+
   it('--tls-cert cannot be read', async () => {
     const d = scratch()
     writeFileSync(path.join(d, 'key.pem'), 'not really a key')
