@@ -15,6 +15,8 @@ export interface IncomingFile {
   mimeType: string
   /** Announced size (raw bodies with Content-Length), for progress percentages. */
   total: number | null
+  /** How a failure is told (default toHttpError): the answer and the `failed` event must agree. */
+  explain?: (err: unknown) => HttpError
 }
 
 let nextId = 0
@@ -74,7 +76,7 @@ export async function receiveFile(ctx: AppContext, source: Readable, file: Incom
     return { name, originalName: file.originalName, size: result.size, sha256: result.sha256, mimeType: file.mimeType }
   } catch (err) {
     source.resume()
-    const e = toHttpError(err)
+    const e = file.explain ? file.explain(err) : toHttpError(err)
     reporter.emit({ type: 'failed', id, client: file.client, name: display, code: e.code, message: e.message })
     throw e
   }

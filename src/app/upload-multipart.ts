@@ -60,15 +60,18 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
   let failure: HttpError | null = null
   let onFailure: () => void = () => {}
   const failed = new Promise<void>((resolve) => (onFailure = resolve))
-  const fail = (err: unknown) => {
-    if (failure) return
+  /** What the client is told, and the terminal and --json say, for a failure here. */
+  const explain = (err: unknown): HttpError => {
     // The body's own error (client gone, timeout) explains a part breaking off better than busboy does.
     const cause = req.body.errored ?? err
-    failure = cause instanceof HttpError || (cause as NodeJS.ErrnoException).code === 'ENOSPC' || (cause as NodeJS.ErrnoException).code === 'EDQUOT'
+    // busboy's own errors ("Unexpected end of form", "Malformed part header") carry no code.
+    return cause instanceof HttpError || (cause as NodeJS.ErrnoException).code !== undefined
       ? toHttpError(cause)
-      : (cause as NodeJS.ErrnoException).code === undefined
-        ? new HttpError('MULTIPART_MALFORMED', `Malformed multipart body: ${(cause as Error).message}.`)
-        : toHttpError(cause)
+      : new HttpError('MULTIPART_MALFORMED', `Malformed multipart body: ${(cause as Error).message}.`)
+  }
+  const fail = (err: unknown) => {
+    if (failure) return
+    failure = explain(err)
     onFailure()
   }
 
@@ -87,7 +90,11 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
     const index = results.push(null) - 1
     // The request's length is a fair total for its first file: the page sends one file per request.
     const total = index === 0 && req.framing.kind === 'length' ? req.framing.length : null
-    const file = describePart(ctx, req, info, facts, folder, total)
+    const file = {
+      ...describePart(ctx, req, info, facts, folder, total),
+      // The part's own failure as the answer tells it; anything else (the disk, a bug) as is.
+      explain: (err: unknown) => (err === stream.errored ? explain(err) : toHttpError(err)),
+    }
     // A part over the limit or of a refused type fails the request while busboy is still on it,
     // not once the store gets to it: later parts of the same read are then not stored, and the
     // answer names this failure rather than one found after it (--max-files).

@@ -69,7 +69,9 @@ export function createStore(opts: StoreOptions): Store {
       return { name: named(finalName), ...result }
     } catch (err) {
       source.destroy()
-      throw toHttpError(err)
+      // What the file system said becomes an answer here; a source's own failure (client gone, a
+      // malformed multipart body) is for the caller to tell.
+      throw err instanceof HttpError || (err as NodeJS.ErrnoException).code === undefined ? err : toHttpError(err)
     } finally {
       // Also after success: the answer (and --once's exit) must not leave the temp name behind.
       if (tmp !== null) await discard(tmp, fd).finally(() => temps.delete(tmp!))

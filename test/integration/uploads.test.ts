@@ -620,6 +620,18 @@ describe('limits and filters', () => {
     noTemps(c)
   })
 
+  it('a multipart body that ends inside a part: the answer and the failed event both say MULTIPART_MALFORMED', async () => {
+    const c = await cli()
+    const body = Buffer.from('--XX\r\nContent-Disposition: form-data; name="f"; filename="cut.txt"\r\n\r\nhello, and then nothing')
+    const res = await rawUpload(c, httpRequest('POST', '/', { 'Content-Type': 'multipart/form-data; boundary=XX', 'Content-Length': String(body.length) }, body))
+    expect(res.status).toBe(400)
+    expect(res.json().error.code).toBe('MULTIPART_MALFORMED')
+    const ev = await c.waitForEvent((e) => e.event === 'failed' && e.name === 'cut.txt')
+    expect(ev).toMatchObject({ code: 'MULTIPART_MALFORMED' })
+    expect(files(c.dir)).toEqual([])
+    noTemps(c)
+  })
+
   it('--allow image/*,.pdf: a .txt sent as text/plain is 415, a .pdf and an image are stored', async () => {
     const c = await cli(['--allow', 'image/*,.pdf'])
     const txt = await curl(['-F', `file=@${payload('al/notes.txt', 'plain text')};type=text/plain`, `${c.url}/`])
