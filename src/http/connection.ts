@@ -5,6 +5,7 @@ import { Readable } from 'node:stream'
 import type { Socket } from 'node:net'
 import { HttpError, toHttpError } from '../errors.js'
 import { DRAIN_MAX_BYTES, DRAIN_MAX_MS } from '../limits.js'
+import { clientAddress } from './address.js'
 import type { BodyDecoder } from './body-decoder.js'
 import { ChunkedDecoder } from './chunked-decoder.js'
 import { declaresBody, interpretHead, type Framing } from './framing.js'
@@ -100,6 +101,8 @@ export class Connection {
   private responded = false
   private bodyPaused = false
   private peerEnded = false
+  /** The client's address, as the user knows it (address.ts). */
+  private readonly peer: string
   private shuttingDown = false
   private served = 0
   private leftover: Buffer | null = null
@@ -120,6 +123,8 @@ export class Connection {
     private readonly onClose: (c: Connection) => void,
   ) {
     this.parser = new HeadParser(opts.limits)
+    // Now: a socket that has gone no longer knows its peer.
+    this.peer = clientAddress(socket.remoteAddress)
     socket.setNoDelay(true)
     socket.on('data', (chunk: Buffer) => this.onData(chunk))
     socket.on('end', () => this.onEnd())
@@ -248,7 +253,7 @@ export class Connection {
       method: head.method,
       path: head.path,
       query: head.query,
-      remoteAddress: this.socket.remoteAddress ?? '',
+      remoteAddress: this.peer,
       framing,
       declaresBody: declaresBody(head),
       body,

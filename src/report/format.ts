@@ -15,10 +15,6 @@ export function stripControl(s: string): string {
   return s.replace(ESCAPES, '').replace(CONTROLS, '')
 }
 
-/** `::ffff:192.168.1.23` (an IPv4 client of a `::` bind) reads as `192.168.1.23`. */
-export function displayClient(address: string): string {
-  return address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '')
-}
 
 export function formatDuration(ms: number): string {
   if (ms < 999.5) return `${Math.max(0, Math.round(ms))} ms`

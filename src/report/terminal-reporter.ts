@@ -5,7 +5,6 @@ import { Chalk, supportsColorStderr, type ChalkInstance } from 'chalk'
 import type { Writable } from 'node:stream'
 import type { Reporter, UploadEvent } from './events.js'
 import {
-  displayClient,
   displayWidth,
   fitWidth,
   formatDuration,
@@ -187,9 +186,9 @@ export function createTerminalReporter(opts: TerminalOptions): TerminalReporter 
       switch (e.type) {
         case 'started':
           clients.add(e.client)
-          active.set(e.id, { client: displayClient(e.client), name: e.name, total: e.total, bytes: 0, started: Date.now() })
+          active.set(e.id, { client: e.client, name: e.name, total: e.total, bytes: 0, started: Date.now() })
           if (live) schedule()
-          else out.write(`↑ ${displayClient(e.client)}  ${stripControl(e.name)}${e.total !== null ? `  ${formatSize(e.total)}` : ''}\n`)
+          else out.write(`↑ ${e.client}  ${stripControl(e.name)}${e.total !== null ? `  ${formatSize(e.total)}` : ''}\n`)
           return
         case 'progress': {
           const u = active.get(e.id)
@@ -204,7 +203,7 @@ export function createTerminalReporter(opts: TerminalOptions): TerminalReporter 
           const rate = formatRate(e.size, e.ms)
           const from = stripControl(e.originalName || e.name)
           emitLine(
-            `${c.green('✔')} ${displayClient(e.client)}  ${from} → ${c.bold(stripControl(e.path))}  ${formatSize(e.size)}  ${formatDuration(e.ms)}${rate ? `  ${rate}` : ''}`,
+            `${c.green('✔')} ${e.client}  ${from} → ${c.bold(stripControl(e.path))}  ${formatSize(e.size)}  ${formatDuration(e.ms)}${rate ? `  ${rate}` : ''}`,
           )
           return
         }
@@ -212,7 +211,7 @@ export function createTerminalReporter(opts: TerminalOptions): TerminalReporter 
           active.delete(e.id)
           clients.add(e.client)
           failures++
-          emitLine(`${c.red('✖')} ${displayClient(e.client)}  ${stripControl(e.name)}  ${c.red(e.code)}  ${c.dim(stripControl(e.message))}`)
+          emitLine(`${c.red('✖')} ${e.client}  ${stripControl(e.name)}  ${c.red(e.code)}  ${c.dim(stripControl(e.message))}`)
           return
         default:
           return

@@ -160,6 +160,19 @@ describe('curl -F (multipart)', () => {
 })
 
 describe('curl -T (PUT)', () => {
+  it('a dual-stack bind (--host ::) names an IPv4 client as plain IPv4 in --json, as on the terminal', async (ctx) => {
+    let c: Cli
+    try {
+      c = await cli(['--host', '::'])
+    } catch {
+      return ctx.skip('no IPv6 on this machine')
+    }
+    const r = await curl(['-T', payload('v4.txt', 'four'), `${c.url}/`])
+    expect(r.info.http_code).toBe(201)
+    const ev = await c.waitForEvent((e) => e.event === 'stored' && e.name === 'v4.txt')
+    expect(ev.client).toBe('127.0.0.1')
+  })
+
   it('stores a file under its own name, also an empty one', async () => {
     const c = await cli()
     const data = randomBytes(100_000)

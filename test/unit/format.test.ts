@@ -1,8 +1,8 @@
 // The pure formatters behind every human line on stderr.
 import { describe, expect, it } from 'vitest'
+import { clientAddress } from '../../src/http/address.js'
 import {
   charWidth,
-  displayClient,
   displayWidth,
   fitWidth,
   formatDuration,
@@ -126,12 +126,13 @@ describe('stripControl', () => {
   })
 })
 
-describe('displayClient', () => {
+describe('clientAddress', () => {
   it('shows an IPv4-mapped IPv6 client as plain IPv4, other addresses as they are', () => {
-    expect(displayClient('::ffff:192.168.1.23')).toBe('192.168.1.23')
-    expect(displayClient('192.168.1.23')).toBe('192.168.1.23')
-    expect(displayClient('::1')).toBe('::1')
-    expect(displayClient('fe80::1')).toBe('fe80::1')
+    expect(clientAddress('::ffff:192.168.1.23')).toBe('192.168.1.23')
+    expect(clientAddress('192.168.1.23')).toBe('192.168.1.23')
+    expect(clientAddress('::1')).toBe('::1')
+    expect(clientAddress('fe80::1')).toBe('fe80::1')
+    expect(clientAddress(undefined)).toBe('')
   })
 })
 

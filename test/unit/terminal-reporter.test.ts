@@ -96,13 +96,6 @@ describe('on a TTY: the live block', () => {
     expect(screen[1]).toMatch(/^↑ 192\.168\.1\.40 {2}b\.mov {2}0 B \/ 2 kB {2}0%/)
   })
 
-  it('an IPv4 client of a :: bind reads as plain IPv4', () => {
-    tty()
-    r.emit(started(1, '::ffff:192.168.1.23', 'a.jpg', 1000))
-    vi.advanceTimersByTime(150)
-    expect(term.screen()[0]).toMatch(/^↑ 192\.168\.1\.23 {2}a\.jpg/)
-  })
-
   it('redraws at most 10 times a second however many progress events arrive', () => {
     tty()
     r.emit(started(1, '127.0.0.1', 'a.bin', 1_000_000))
