@@ -43,6 +43,16 @@ export async function run(config: Config, io: RunIO): Promise<number> {
     reporters.push(viaTerminal ? { emit: (e) => (quiet(e) ? undefined : terminal.outside(() => data.emit(e))) } : data)
   }
   if (terminal) reporters.push(terminal)
+  if (config.quiet) {
+    // No banner, no progress; but an upload that failed is an error, and errors still go to
+    // stderr (SPEC §1): its line, and nothing else.
+    const errors = createTerminalReporter({ out: io.stderr, env: io.env })
+    reporters.push({
+      emit: (e) => {
+        if (e.type === 'failed') errors.emit(e)
+      },
+    })
+  }
   let files = 0
   let bytes = 0
   const reporter: Reporter = {

@@ -306,10 +306,10 @@ describe('running servers', () => {
       expect(cli.stdout()).not.toContain('http://')
     })
 
-    it('--quiet prints no banner and no progress, while stdout still gets the path', async () => {
+    it('--quiet prints no banner and no progress, while stdout still gets the path and stderr a failed upload', async () => {
       const cwd = scratch()
       const port = await freePort()
-      const proc = spawn(process.execPath, [BIN, '--host', '127.0.0.1', '--port', String(port), '--dir', 'q', '--quiet'], {
+      const proc = spawn(process.execPath, [BIN, '--host', '127.0.0.1', '--port', String(port), '--dir', 'q', '--quiet', '--max-file-size', '5'], {
         cwd,
         env: { ...process.env, NO_COLOR: '1' },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -340,6 +340,11 @@ describe('running servers', () => {
         await eventually(() => out === 'q/quiet.txt\n', 3_000, 'stored path on stdout', () => JSON.stringify(out))
         expect(err).not.toContain('http://')
         expect(err).not.toContain('quiet.txt')
+        // An upload that fails is an error: "errors still go to stderr" (SPEC §1), one line.
+        expect((await put(`http://127.0.0.1:${port}/too-big.txt`, 'six b!')).status).toBe(413)
+        await eventually(() => err.includes('\n'), 3_000, 'the failed line on stderr', () => JSON.stringify(err))
+        expect(err).toMatch(/^✖ 127\.0\.0\.1 {2}too-big\.txt {2}FILE_TOO_LARGE {2}.+\n$/)
+        err = ''
         proc.kill('SIGTERM')
         expect(await withTimeout(exited, 5_000, 'quiet exit')).toBe(0)
         expect(out).toBe('q/quiet.txt\n')
