@@ -84,9 +84,18 @@ function withoutControls(original: HeaderParser['push']): HeaderParser['push'] {
   }
 }
 
+let lastDisposition: string | undefined
+
+/** The file name the part busboy is on now declares (busboy doesn't say, for a part it refuses). */
+export function partName(): string {
+  const params = lastDisposition === undefined ? undefined : utils.parseDisposition(lastDisposition, decoder)?.params
+  return params?.['filename*'] || params?.['filename'] || ''
+}
+
 function inspect(header: Record<string, string[]>): void {
   last = none
   const value = header['content-disposition']?.[0]
+  lastDisposition = value
   // Most parts have neither: spare them busboy's second parse of the value.
   if (value === undefined || !MAYBE_INTERESTING.test(value)) return
   const params = utils.parseDisposition(value, decoder)?.params

@@ -7,7 +7,7 @@ import { fileTooLarge } from '../files/sink.js'
 import type { Request, Response } from '../http/connection.js'
 import { formatSize } from '../size.js'
 import { sendError, sendStored, type FileAnswer } from './answers.js'
-import { installPartHeaderHooks, partFacts, type PartFacts } from './busboy-headers.js'
+import { installPartHeaderHooks, partFacts, partName, type PartFacts } from './busboy-headers.js'
 import { installFastBoundarySearch } from './busboy-search.js'
 import type { AppContext } from './context.js'
 import { receiveFile, refusal, type IncomingFile } from './receive.js'
@@ -110,7 +110,15 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
       ),
     )
   })
-  bb.on('filesLimit', () => fail(new HttpError('TOO_MANY_FILES', `At most ${config.maxFiles} files per upload.`)))
+  bb.on('filesLimit', () => {
+    // After a failure every part is dropped unreported (see 'file'): this one too.
+    if (failure) return
+    const err = new HttpError('TOO_MANY_FILES', `At most ${config.maxFiles} files per upload.`)
+    // busboy refuses the part before a 'file' event: its failed line is told here (SPEC §2, §6).
+    const file = describePart(ctx, req, { filename: partName(), encoding: '', mimeType: '' }, partFacts(), folder, null)
+    ctx.reporter.emit({ type: 'failed', id: 0, client: file.client, name: file.segments.join('/'), code: err.code, message: err.message })
+    fail(err)
+  })
 
   // A plain pipe with two listeners: pipeline() would build an AbortSignal and errors per request.
   const parsed = new Promise<void>((resolve) => {

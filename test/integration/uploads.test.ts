@@ -597,6 +597,9 @@ describe('limits and filters', () => {
     await expectStored(c, body.files[1], { name: 'f2.txt', originalName: 'f2.txt', mimeType: 'text/plain', data: 'content of f2.txt' })
     expect(files(c.dir)).toEqual(['f1.txt', 'f2.txt'])
     noTemps(c)
+    // The refused third file has its failed event (and ✖ line), like any file that fails.
+    const ev = await c.waitForEvent((e) => e.event === 'failed')
+    expect(ev).toMatchObject({ client: '127.0.0.1', name: 'f3.txt', code: 'TOO_MANY_FILES' })
   })
 
   it('the first failing part ends a multipart request, however the bytes are cut: later parts are not stored, the answer names that failure', async () => {
