@@ -90,7 +90,7 @@ export async function run(config: Config, io: RunIO): Promise<number> {
   const stdout: StdoutTarget | null = config.stdout
     ? {
         sink: io.stdout,
-        claimed: false,
+        claimedBy: null,
         failed(err) {
           io.stderr.write(`upload-recv: the upload broke off (${err.message}); standard output is incomplete.\n`)
           exitCode = 1

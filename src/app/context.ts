@@ -16,7 +16,8 @@ export interface AppContext {
 
 export interface StdoutTarget {
   readonly sink: Writable
-  claimed: boolean
+  /** The request whose file it is (identity only), once one has it. */
+  claimedBy: object | null
   /** The one file broke off after some bytes went out: the output is incomplete. */
   failed(err: Error): void
 }

@@ -8,6 +8,8 @@ import type { FileAnswer } from './answers.js'
 import type { AppContext } from './context.js'
 
 export interface IncomingFile {
+  /** The request it came in (identity only). */
+  from: object
   client: string
   /** Sanitised target path under --dir. */
   segments: readonly string[]
@@ -43,12 +45,16 @@ export async function receiveFile(ctx: AppContext, source: Readable, file: Incom
     let name: string
     let result: { size: number; sha256: string }
     if (ctx.stdout) {
-      // --stdout takes exactly one file; any further file is read and dropped.
-      if (ctx.stdout.claimed) {
+      // --stdout takes exactly one file: further files of its request are read and dropped
+      // (README), and another request is told so rather than thanked for nothing.
+      if (ctx.stdout.claimedBy === file.from) {
         source.resume()
         return null
       }
-      ctx.stdout.claimed = true
+      if (ctx.stdout.claimedBy !== null) {
+        throw new HttpError('UNAVAILABLE', 'This receiver takes one file (--stdout) and already has it.')
+      }
+      ctx.stdout.claimedBy = file.from
       try {
         result = await sinkInto(source, ctx.stdout.sink, { maxFileSize: config.maxFileSize, onProgress, end: false })
       } catch (err) {

@@ -179,6 +179,7 @@ function describePart(
   let segments = sanitizePath(originalName)
   if (ctx.config.flat) segments = segments.slice(-1)
   return {
+    from: req,
     client: req.remoteAddress,
     segments: [...folder, ...segments],
     originalName,

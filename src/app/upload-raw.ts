@@ -23,6 +23,7 @@ export async function receiveRaw(ctx: AppContext, req: Request, res: Response): 
   }
   const originalName = isFolder ? '' : (decoded.split(/[\\/]/).pop() ?? '')
   const file = await receiveFile(ctx, req.body, {
+    from: req,
     client: req.remoteAddress,
     segments,
     originalName,

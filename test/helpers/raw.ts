@@ -1,6 +1,7 @@
 // A raw TCP client for byte-exact requests: what a browser or curl would never send.
 import net from 'node:net'
-import { withTimeout } from './cli.js'
+import { withTimeout, type Cli } from './cli.js'
+import { httpRequest, parseResponse } from './multipart.js'
 
 export interface RawResult {
   /** Everything the server sent until it closed (or until `ms` passed). */
@@ -58,4 +59,36 @@ export function rawRequest(
 /** Status codes of every response in a raw reply, in order. */
 export function statuses(text: string): number[] {
   return [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]))
+}
+
+/** Sends `data` in a PUT to /`name`, all but its last `held` bytes; the returned function sends those and resolves with the status. */
+export async function heldPut(c: Cli, name: string, data: Buffer, held: number): Promise<() => Promise<number>> {
+  const sock = net.connect({ host: '127.0.0.1', port: c.port })
+  const parts: Buffer[] = []
+  const closed = new Promise<void>((resolve) => {
+    sock.on('data', (d) => parts.push(d))
+    sock.on('close', () => resolve())
+    sock.on('error', () => {})
+  })
+  await withTimeout(
+    new Promise<void>((resolve, reject) => {
+      sock.once('connect', resolve)
+      sock.once('error', reject)
+    }),
+    5_000,
+    `connect for ${name}`,
+  )
+  const head = httpRequest('PUT', `/${encodeURIComponent(name)}`, { 'Content-Length': String(data.length) })
+  const first = Buffer.concat([head, data.subarray(0, data.length - held)])
+  await withTimeout(new Promise<void>((resolve) => sock.write(first, () => resolve())), 10_000, `sending ${name}`).catch((err: unknown) => {
+    sock.destroy()
+    throw err
+  })
+  return async () => {
+    sock.write(data.subarray(data.length - held))
+    const timer = setTimeout(() => sock.destroy(), 20_000)
+    await closed
+    clearTimeout(timer)
+    return parseResponse(Buffer.concat(parts)).status
+  }
 }

@@ -6,7 +6,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { removeDir, startCli, tmpDir, withTimeout, type Cli } from '../helpers/cli.js'
-import { files, sha256File, tempFiles } from '../helpers/fs-walk.js'
+import { files, pollUntil, sha256File, tempFiles } from '../helpers/fs-walk.js'
+import { heldPut, rawRequest } from '../helpers/raw.js'
 import {
   curl,
   httpRequest,
@@ -16,7 +17,6 @@ import {
   writeRandomFile,
   type Part,
 } from '../helpers/multipart.js'
-import { rawRequest } from '../helpers/raw.js'
 
 const EMPTY_SHA = sha256('')
 
@@ -715,6 +715,23 @@ describe('answers and modes', () => {
     const first = randomBytes(300_000)
     const r = await curl(['-F', `file=@${payload('so/first.bin', first)}`, '-F', `file=@${payload('so/second.bin', 'second')}`, `${c.url}/`])
     expect(r.info.http_code).toBe(201)
+    expect(await withTimeout(c.exited, 10_000, '--stdout exit')).toBe(0)
+    expect(sha256(Buffer.concat(chunks))).toBe(sha256(first))
+    expect(walkable(c.dir)).toEqual([])
+  })
+
+  it('--stdout: another request while the first file streams out is 503, not a 201 for a file thrown away', async () => {
+    const c = await cli(['--stdout'], { json: false })
+    const chunks: Buffer[] = []
+    c.proc.stdout!.on('data', (d: Buffer) => chunks.push(d))
+    const first = randomBytes(200_000)
+    const finish = await heldPut(c, 'first.bin', first, 1000)
+    await pollUntil(() => c.stderr().includes('first.bin'), 5_000, 'the first upload started')
+    const second = await curl(['-T', payload('so/second.txt', 'second'), `${c.url}/`])
+    expect(second.info.http_code).toBe(503)
+    expect(second.json().error.code).toBe('UNAVAILABLE')
+    await pollUntil(() => /✖.*second\.txt.*UNAVAILABLE/.test(c.stderr()), 5_000, 'the refused upload\'s line')
+    expect(await finish()).toBe(201)
     expect(await withTimeout(c.exited, 10_000, '--stdout exit')).toBe(0)
     expect(sha256(Buffer.concat(chunks))).toBe(sha256(first))
     expect(walkable(c.dir)).toEqual([])
