@@ -62,6 +62,26 @@ Exit codes: 0 done, 1 the environment refused (port in use, folder not writable)
     })
 }
 
+/**
+ * commander turns a boolean flag on whenever its variable exists, whatever the value: a script's
+ * UPLOAD_RECV_OVERWRITE=0 would replace files, and UPLOAD_RECV_NO_QR=0 hid the QR code. Empty, 0,
+ * false, no and off mean "not given"; 1, true, yes and on mean given; anything else is a usage error.
+ */
+function envSwitches(program: Command): void {
+  for (const opt of program.options) {
+    if (opt.required || opt.optional || opt.envVar === undefined) continue
+    const key = opt.attributeName()
+    if (program.getOptionValueSource(key) !== 'env') continue
+    const value = (process.env[opt.envVar] ?? '').trim()
+    if (/^(?:1|true|yes|on)$/i.test(value)) continue
+    if (!/^(?:0|false|no|off)?$/i.test(value)) {
+      throw new UsageError(`${opt.envVar}=${value}: use 1 or 0 (true/false, yes/no, on/off)`)
+    }
+    // A --no-x flag's default is true: "not given" puts that back.
+    program.setOptionValueWithSource(key, opt.negate ? true : undefined, 'default')
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const program = buildProgram()
   try {
@@ -70,17 +90,9 @@ async function main(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2
     throw err
   }
-  // commander turns a boolean flag on whenever its variable exists, whatever the value: a script's
-  // UPLOAD_RECV_OVERWRITE=0 would replace files. Empty, 0, false, no and off mean "not given".
-  for (const opt of program.options) {
-    if (opt.required || opt.optional || opt.negate || opt.envVar === undefined) continue
-    const key = opt.attributeName()
-    if (program.getOptionValueSource(key) === 'env' && /^\s*(?:0|false|no|off)?\s*$/i.test(process.env[opt.envVar] ?? '')) {
-      program.setOptionValueWithSource(key, undefined, 'default')
-    }
-  }
-  const raw = program.opts<RawOptions>()
   try {
+    envSwitches(program)
+    const raw = program.opts<RawOptions>()
     if (raw.stdout && raw.json) throw new UsageError('--stdout and --json both want standard output; choose one')
     const config = parseConfig(raw)
     return await run(config, {

@@ -196,6 +196,16 @@ describe.concurrent('usage errors: exit 2, one line on stderr, nothing listening
     expect(existsSync(dir)).toBe(false)
   })
 
+  it('UPLOAD_RECV_FLAT=banana is a usage error, not "on"', async () => {
+    const dir = path.join(scratch(), 'in')
+    const r = await runToExit(['--host', '127.0.0.1', '--port', '0', '--json', '--dir', dir], { env: { UPLOAD_RECV_FLAT: 'banana' } })
+    expect(r.code).toBe(2)
+    expectOneLine(r.stderr)
+    expect(r.stderr).toContain('UPLOAD_RECV_FLAT=banana')
+    expect(r.stdout).toBe('')
+    expect(existsSync(dir)).toBe(false)
+  })
+
   it('UPLOAD_RECV_MAX_FILE_SIZE=12XB is a usage error', async () => {
     const dir = path.join(scratch(), 'in')
     const r = await runToExit(['--host', '127.0.0.1', '--port', '0', '--json', '--dir', dir], {

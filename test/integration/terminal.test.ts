@@ -245,7 +245,9 @@ describe.skipIf(!HAVE_SCRIPT || !HAVE_CURL)('on a real terminal (script), a thro
     const dir = scratch()
     const target = path.join(dir, 'in')
     const json = path.join(dir, 'events.jsonl')
-    const { run, port } = startOnTty(['--dir', target, '--once', '--json', '--token', 's3cr3t'], { env: { NO_COLOR: '1' }, stdoutFile: json })
+    // UPLOAD_RECV_NO_QR=0 means "not given": the QR code stays.
+    const env = { NO_COLOR: '1', UPLOAD_RECV_NO_QR: '0' }
+    const { run, port } = startOnTty(['--dir', target, '--once', '--json', '--token', 's3cr3t'], { env, stdoutFile: json })
     const p = await port
     const url = `http://127.0.0.1:${p}/?token=s3cr3t`
     await until(() => run.out().includes('Ctrl-C stops.'), 5_000, 'banner', run.out)
