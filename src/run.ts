@@ -27,6 +27,8 @@ export interface RunIO {
 }
 
 const BODY_HWM = 128 * 1024
+/** How long a second signal waits for the aborted uploads to report and clean up. */
+const ABORT_WAIT_MS = 1000
 
 export async function run(config: Config, io: RunIO): Promise<number> {
   const root = await prepareDir(config.dir)
@@ -71,6 +73,7 @@ export async function run(config: Config, io: RunIO): Promise<number> {
   const finished = new Promise<number>((resolve) => (finish = resolve))
   let listener: Listener | null = null
   let stopping = false
+  let aborting = false
 
   const stopGracefully = async (why: string | null) => {
     if (stopping || !listener) return
@@ -79,12 +82,13 @@ export async function run(config: Config, io: RunIO): Promise<number> {
     if (why && terminal) {
       terminal.line(
         busy > 0
-          ? `${why}: no new connections; waiting for ${busy} upload${busy === 1 ? '' : 's'} to finish. Press Ctrl-C again to abort ${busy === 1 ? 'it' : 'them'}${why === 'Ctrl-C' ? '' : ` (or send ${why} again)`}.`
+          ? `${why}: no new connections; waiting for ${busy} upload${busy === 1 ? '' : 's'} to finish. Press Ctrl-C again to abort ${busy === 1 ? 'it' : 'them'}${why.startsWith('SIG') ? ` (or send ${why} again)` : ''}.`
           : `${why}: stopping.`,
       )
     }
     await listener.stop()
-    finish(exitCode)
+    // A second signal has taken over: it finishes once the aborted uploads have reported.
+    if (!aborting) finish(exitCode)
   }
 
   const stdout: StdoutTarget | null = config.stdout
@@ -145,14 +149,23 @@ export async function run(config: Config, io: RunIO): Promise<number> {
       void stopGracefully(sig === 'SIGINT' ? 'Ctrl-C' : sig)
       return
     }
+    if (signalled > 2) return finish(130)
+    aborting = true
     const busy = listener!.busy
-    listener!.abort()
+    // Their bodies fail: each upload says so (its ✖ line, its failed event) and removes its temp
+    // file. A handler stuck somewhere holds the exit for a second at most; the temp files go anyway.
+    const settled = listener!.abort()
     store.removeTemps()
-    if (terminal && busy > 0) {
-      const name = sig === 'SIGINT' ? 'Ctrl-C' : sig
-      terminal.line(`${name} again: aborted ${busy} upload${busy === 1 ? '' : 's'}; ${busy === 1 ? 'its' : 'their'} partial data was removed.`)
-    }
-    finish(130)
+    let timer: NodeJS.Timeout | undefined
+    void Promise.race([settled, new Promise((r) => (timer = setTimeout(r, ABORT_WAIT_MS)))]).then(() => {
+      clearTimeout(timer)
+      store.removeTemps()
+      if (terminal && busy > 0) {
+        const name = sig === 'SIGINT' ? 'Ctrl-C' : sig
+        terminal.line(`${name} again: aborted ${busy} upload${busy === 1 ? '' : 's'}; ${busy === 1 ? 'its' : 'their'} partial data was removed.`)
+      }
+      finish(130)
+    })
   }
   io.signals.on('SIGINT', onSignal)
   io.signals.on('SIGTERM', onSignal)

@@ -99,6 +99,8 @@ export class Connection {
   private expectContinue = false
   private continueSent = false
   private responded = false
+  /** The request handler in progress, if any (settles, never rejects). */
+  private handling: Promise<void> | null = null
   private bodyPaused = false
   private peerEnded = false
   /** The client's address, as the user knows it (address.ts). */
@@ -145,10 +147,11 @@ export class Connection {
     if (this.idle) this.finish()
   }
 
-  /** Hard stop: the body in flight fails, so whatever consumes it cleans up. */
-  abort(): void {
+  /** Hard stop: the body in flight fails, so whatever consumes it cleans up; resolves once the handler is done. */
+  abort(): Promise<void> {
     this.failBody(new HttpError('UNAVAILABLE', 'The server is shutting down.'))
     this.close()
+    return this.handling ?? Promise.resolve()
   }
 
   private onData(chunk: Buffer): void {
@@ -275,12 +278,16 @@ export class Connection {
       const { headers, body } = this.opts.renderError(e, head)
       this.respond(e.status, { ...e.headers, ...headers }, body)
     }
-    Promise.resolve()
+    const handling = Promise.resolve()
       .then(() => this.opts.handler(req, res))
       // The Error only when it is needed: capturing its stack costs more than the rest of this.
       .then(() => {
         if (!res.sent) fail(new Error('handler returned without answering'))
       }, fail)
+      .finally(() => {
+        if (this.handling === handling) this.handling = null
+      })
+    this.handling = handling
   }
 
   private onBodyRead(): void {

@@ -20,8 +20,8 @@ export interface Listener {
   readonly busy: number
   /** Stop accepting, close idle connections, let requests in hand finish. Resolves when all are closed. */
   stop(): Promise<void>
-  /** Destroy every connection now; request bodies in flight fail. */
-  abort(): void
+  /** Destroy every connection now; request bodies in flight fail. Resolves once their handlers are done. */
+  abort(): Promise<void>
 }
 
 export async function createListener(opts: ListenerOptions): Promise<Listener> {
@@ -79,7 +79,7 @@ export async function createListener(opts: ListenerOptions): Promise<Listener> {
         abort() {
           stopping = true
           server.close()
-          for (const c of [...connections]) c.abort()
+          return Promise.all([...connections].map((c) => c.abort())).then(() => undefined)
         },
       })
     })

@@ -130,8 +130,12 @@ describe('signals', () => {
 
     expect(allFiles(c.dir)).toEqual([])
     expect(c.stderr()).toContain('Ctrl-C again: aborted 1 upload; its partial data was removed.')
+    // The aborted upload is a failed one, before the totals (SPEC §2 one line per failed upload, §6).
+    expect(c.events.map((e) => e.event)).toEqual(['listening', 'failed', 'closed'])
+    expect(c.events[1]).toMatchObject({ client: '127.0.0.1', name: 'cut.bin', code: 'UNAVAILABLE' })
+    expect(c.stderr()).toMatch(/✖ 127\.0\.0\.1 {2}cut\.bin {2}UNAVAILABLE/)
+    expect(c.stderr()).toMatch(/Done: 0 files, .*, 1 failed\.\n$/)
     expect(c.events.at(-1)).toEqual({ event: 'closed', files: 0, bytes: 0 })
-    expect(c.events.some((e) => e.event === 'stored')).toBe(false)
   })
 
   it('SIGTERM with nothing in flight (an idle keep-alive connection open): exit 0 at once', async () => {
