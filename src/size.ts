@@ -10,6 +10,11 @@ export function parseSize(text: string): number {
     throw new Error(`invalid size "${text}": use a number with an optional unit, like 123, 10kB, 5MB or 1.5GiB`)
   }
   const [, whole = '', fraction = '', unit = 'B'] = shape
+  // Half a byte is no limit anyone means (it would refuse every file): say so. With a unit the
+  // fraction of a byte is dropped (1.1KiB = 1126).
+  if (/^b$/i.test(unit) && /[1-9]/.test(fraction)) {
+    throw new Error(`invalid size "${text}": a number of bytes is whole; give a unit for fractions, like ${whole}.${fraction}MB`)
+  }
   // bytes-iec multiplies a float (1.001 * 1000 = 1000.999… → 1000), so hand it the digits
   // without the decimal point and shift the point back in exact integer arithmetic. Past 2^53
   // that product is inexact anyway; the library's own answer is then off by at most a byte.

@@ -26,7 +26,7 @@ describe('parseSize', () => {
     { what: 'several spaces before the unit', text: '5   MB', expected: 5_000_000 },
     { what: 'surrounding whitespace', text: ' 5MB\n', expected: 5_000_000 },
     { what: 'fraction of a kB', text: '0.5kB', expected: 500 },
-    { what: 'fractional bytes are floored', text: '1.9', expected: 1 },
+    { what: 'a zero fraction of bytes', text: '12.00', expected: 12 },
     { what: 'fraction below one byte', text: '0.0001kB', expected: 0 },
     { what: 'decimal exactness: 1.001kB', text: '1.001kB', expected: 1001 },
     { what: 'decimal exactness: 4.35MB', text: '4.35MB', expected: 4_350_000 },
@@ -54,6 +54,8 @@ describe('parseSize', () => {
     `invalid size "${text}": use a number with an optional unit, like 123, 10kB, 5MB or 1.5GiB`
 
   it.each([
+    { what: 'half a byte', text: '0.5', message: 'invalid size "0.5": a number of bytes is whole; give a unit for fractions, like 0.5MB' },
+    { what: 'fractional bytes with B', text: '1.9B', message: 'invalid size "1.9B": a number of bytes is whole; give a unit for fractions, like 1.9MB' },
     { what: 'unknown unit', text: '12XB', message: usage('12XB') },
     { what: 'empty', text: '', message: usage('') },
     { what: 'blank', text: '   ', message: usage('   ') },
