@@ -88,7 +88,10 @@ export function checkAccess(req: Request, cfg: AccessConfig): AccessResult {
     let ok = false
     for (const c of candidates) if (c !== null && same(c, cfg.token)) ok = true
     if (!ok) {
-      throw new HttpError('UNAUTHORIZED', 'This receiver needs its link or QR code: open the address shown where it runs.')
+      // RFC 9110 §11.6.1: a 401 names a scheme. Bearer (RFC 6750) makes no browser prompt for a password.
+      throw new HttpError('UNAUTHORIZED', 'This receiver needs its link or QR code: open the address shown where it runs.', {
+        headers: { 'WWW-Authenticate': 'Bearer realm="upload-recv"' },
+      })
     }
     fromQuery = query !== null && same(query, cfg.token)
   }

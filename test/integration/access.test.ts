@@ -140,7 +140,8 @@ describe('--token', () => {
     ])('%s', async (_label, send) => {
       const r = await send()
       expect(r.status).toBe(401)
-      expect(r.headers.get('www-authenticate')).toBeNull()
+      // A scheme is named (RFC 9110 §11.6.1), but not Basic: no browser password prompt.
+      expect(r.headers.get('www-authenticate')).toBe('Bearer realm="upload-recv"')
       expect(r.headers.get('set-cookie')).toBeNull()
       if (r.text) {
         expect(JSON.parse(r.text)).toMatchObject({ error: { code: 'UNAUTHORIZED' } })
