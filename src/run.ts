@@ -162,7 +162,9 @@ export async function run(config: Config, io: RunIO): Promise<number> {
       store.removeTemps()
       if (terminal && busy > 0) {
         const name = sig === 'SIGINT' ? 'Ctrl-C' : sig
-        terminal.line(`${name} again: aborted ${busy} upload${busy === 1 ? '' : 's'}; ${busy === 1 ? 'its' : 'their'} partial data was removed.`)
+        // --stdout keeps nothing on disk: what went out is out.
+        const after = config.stdout ? 'standard output is incomplete' : `${busy === 1 ? 'its' : 'their'} partial data was removed`
+        terminal.line(`${name} again: aborted ${busy} upload${busy === 1 ? '' : 's'}; ${after}.`)
       }
       finish(130)
     })

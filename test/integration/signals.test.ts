@@ -138,6 +138,21 @@ describe('signals', () => {
     expect(c.events.at(-1)).toEqual({ event: 'closed', files: 0, bytes: 0 })
   })
 
+  it('--stdout, second Ctrl-C during the upload: exit 130, and it says standard output is incomplete', async () => {
+    const c = await cli(['--stdout'], { json: false })
+    const data = randomBytes(512 * 1024)
+    const up = await slowPut(c.port, 'piped.bin', data)
+    await up.send(0, 128 * 1024)
+    await until(() => c.stdout().length > 0, 5_000, 'bytes on stdout')
+    c.proc.kill('SIGINT')
+    await until(() => c.stderr().includes('waiting for 1 upload'), 5_000, 'first notice', c.stderr)
+    c.proc.kill('SIGINT')
+    expect(await withTimeout(c.exited, 5_000, 'exit after the second Ctrl-C')).toBe(130)
+    expect(c.stderr()).toContain('Ctrl-C again: aborted 1 upload; standard output is incomplete.')
+    expect(c.stderr()).not.toContain('partial data was removed')
+    expect(allFiles(c.dir)).toEqual([])
+  })
+
   it('SIGTERM with nothing in flight (an idle keep-alive connection open): exit 0 at once', async () => {
     const c = await cli()
     const sock = net.connect({ host: '127.0.0.1', port: c.port })
