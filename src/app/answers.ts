@@ -26,29 +26,32 @@ function page(title: string, body: string): string {
 
 function fileList(files: readonly FileAnswer[]): string {
   if (files.length === 0) return ''
-  return `<ul>${files.map((f) => `<li>${escapeHtml(f.name)} (${f.size} bytes)</li>`).join('')}</ul>`
+  return `<ul>${files.map((f) => `<li>${escapeHtml(f.name)} (${f.size} byte${f.size === 1 ? '' : 's'})</li>`).join('')}</ul>`
 }
 
 export const renderError: ErrorRenderer = (err: HttpError, head: RequestHead | null) =>
   errorBody(err, head ? header(head, 'accept') : undefined, [])
 
-function errorBody(err: HttpError, accept: string | undefined, files: readonly FileAnswer[]) {
+/** `about`: the file of a form the failure is about; a person needs to know which one, and that the rest were not kept. */
+function errorBody(err: HttpError, accept: string | undefined, files: readonly FileAnswer[], about: string | null = null) {
   if (prefersHtml(accept)) {
-    const stored = files.length > 0 ? `<p>Stored before the error:</p>${fileList(files)}` : ''
+    const stored = files.length > 0 ? `<p>Stored:</p>${fileList(files)}` : ''
+    const rest = about !== null ? '<p>Other files of the form were not stored; send them again.</p>' : ''
+    const message = about !== null ? `<strong>${escapeHtml(about)}</strong>: ${escapeHtml(err.message)}` : escapeHtml(err.message)
     // A 401 also answers the page itself (no upload was tried), and its "Back" would only come here again.
     const title = err.status === 401 ? 'Access needed' : err.status === 404 ? 'Not found' : 'Upload failed'
     const back = err.status === 401 ? '' : '<p><a href="/">Back</a></p>'
     return {
       headers: { 'Content-Type': HTML_TYPE },
-      body: page(title, `<h1>${title}</h1><p>${escapeHtml(err.message)}</p>${stored}${back}`),
+      body: page(title, `<h1>${title}</h1><p>${message}</p>${stored}${rest}${back}`),
     }
   }
   const error = { error: { code: err.code, message: err.message }, ...(files.length > 0 ? { files } : {}) }
   return { headers: { 'Content-Type': JSON_TYPE }, body: JSON.stringify(error) + '\n' }
 }
 
-export function sendError(req: Request, res: Response, err: HttpError, files: readonly FileAnswer[] = []): void {
-  const { headers, body } = errorBody(err, req.header('accept'), files)
+export function sendError(req: Request, res: Response, err: HttpError, files: readonly FileAnswer[] = [], about: string | null = null): void {
+  const { headers, body } = errorBody(err, req.header('accept'), files, about)
   res.send(err.status, { ...err.headers, ...headers }, body)
 }
 

@@ -69,9 +69,12 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
       ? toHttpError(cause)
       : new HttpError('MULTIPART_MALFORMED', `Malformed multipart body: ${(cause as Error).message}.`)
   }
-  const fail = (err: unknown) => {
+  /** The file the failure is about, if it is about one (a browser's answer page names it). */
+  let failedName: string | null = null
+  const fail = (err: unknown, name: string | null = null) => {
     if (failure) return
     failure = explain(err)
+    failedName = name
     onFailure()
   }
 
@@ -98,15 +101,16 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
     // A part over the limit or of a refused type fails the request while busboy is still on it,
     // not once the store gets to it: later parts of the same read are then not stored, and the
     // answer names this failure rather than one found after it (--max-files).
-    stream.once('limit', () => fail(fileTooLarge(config.maxFileSize)))
+    const shown = file.segments.join('/')
+    stream.once('limit', () => fail(fileTooLarge(config.maxFileSize), shown))
     if (file.originalName !== '') {
       const refused = refusal(ctx, file)
-      if (refused) fail(refused)
+      if (refused) fail(refused, shown)
     }
     saves.push(
       storePart(ctx, stream, file).then(
         (answer) => void (results[index] = answer),
-        (err) => fail(err),
+        (err) => fail(err, shown),
       ),
     )
   })
@@ -116,8 +120,9 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
     const err = new HttpError('TOO_MANY_FILES', `At most ${config.maxFiles} files per upload.`)
     // busboy refuses the part before a 'file' event: its failed line is told here (SPEC §2, §6).
     const file = describePart(ctx, req, { filename: partName(), encoding: '', mimeType: '' }, partFacts(), folder, null)
-    ctx.reporter.emit({ type: 'failed', id: 0, client: file.client, name: file.segments.join('/'), code: err.code, message: err.message })
-    fail(err)
+    const shown = file.segments.join('/')
+    ctx.reporter.emit({ type: 'failed', id: 0, client: file.client, name: shown, code: err.code, message: err.message })
+    fail(err, shown)
   })
 
   // A plain pipe with two listeners: pipeline() would build an AbortSignal and errors per request.
@@ -152,7 +157,7 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
   await Promise.allSettled(saves)
   const files = results.filter((f): f is FileAnswer => f !== null)
   if (failure) {
-    sendError(req, res, failure, files)
+    sendError(req, res, failure, files, failedName)
   } else if (files.length === 0 && !ctx.stdout) {
     throw new HttpError('NO_FILE', 'The form contained no file.')
   } else {

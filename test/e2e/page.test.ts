@@ -202,6 +202,37 @@ describe('upload page in Chromium', () => {
     }
   })
 
+  it('phone: a long name without spaces, renamed, wraps: nothing is wider than the screen', async () => {
+    const c = await cli()
+    const shot1 = fixture('long/Screenshot_20261127_192233_com.whatsapp.w4b.jpg', 512)
+    const { ctx, page, problems } = await open({ ...PHONE }, c.url + '/')
+    try {
+      await page.setInputFiles('#files', [shot1])
+      await until(() => doneRows(page).count()).toBe(1)
+      await page.setInputFiles('#files', [shot1])
+      await until(() => doneRows(page).count()).toBe(2)
+      expect((await rowTexts(page))[1]!.meta).toContain('renamed from Screenshot_20261127_192233_com.whatsapp.w4b.jpg')
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
+      expect(problems).toEqual([])
+    } finally {
+      await ctx.close()
+    }
+  })
+
+  it('--allow application/octet-stream: a file of a type the browser does not know is sent (as that type), not refused', async () => {
+    const c = await cli(['--allow', 'application/octet-stream'])
+    const odd = fixture('odd/data.xyz', 300)
+    const { ctx, page, problems } = await open({ ...PHONE }, c.url + '/')
+    try {
+      await page.setInputFiles('#files', [odd])
+      await until(() => doneRows(page).count()).toBe(1)
+      expect(sha256(path.join(c.dir, 'data.xyz'))).toBe(sha256(odd))
+      expect(problems).toEqual([])
+    } finally {
+      await ctx.close()
+    }
+  })
+
   it('limits: a too-large or not-allowed file is refused in the page, with the limit, and nothing is sent', async () => {
     const c = await cli(['--max-file-size', '1MB', '--allow', 'image/*,.txt'])
     const big = fixture('limits/big.txt', 1_500_000)
@@ -315,6 +346,27 @@ describe('upload page in Chromium', () => {
       await shot(page, 'phone-nojs-result')
       expect(sha256(path.join(c.dir, 'plain form.txt'))).toBe(sha256(file))
       expect(problems).toEqual([])
+    } finally {
+      await ctx.close()
+    }
+  })
+
+  it('without scripting, a failed post names the file that failed, lists what was stored, and says the rest were not', async () => {
+    const c = await cli(['--max-file-size', '1kB'])
+    const small = fixture('nojs-fail/a small one.txt', 100)
+    const big = fixture('nojs-fail/too big.txt', 5000)
+    const { ctx, page, problems } = await open({ ...PHONE, javaScriptEnabled: false }, c.url + '/')
+    try {
+      await page.setInputFiles('#files', [small, big])
+      await page.getByRole('button', { name: 'Upload' }).click()
+      await until(() => text(page, 'h1')).toBe('Upload failed')
+      const body = plain(await page.locator('body').textContent())
+      expect(body).toContain('too big.txt: The file is larger than the limit of 1 kB.')
+      expect(body).toContain('Stored:a small one.txt (100 bytes)')
+      expect(body).toContain('Other files of the form were not stored; send them again.')
+      expect(diskFiles(c.dir)).toEqual(['a small one.txt'])
+      // Chromium logs the 413 itself as a console error: that one is the point of the test.
+      expect(problems.filter((p) => !p.includes('status of 413'))).toEqual([])
     } finally {
       await ctx.close()
     }

@@ -39,7 +39,8 @@ function dur(s) {
 }
 function allowed(f) {
   if (!rules) return true;
-  var base = f.name.toLowerCase(), type = (f.type || '').split(';')[0].trim().toLowerCase(), slash = type.indexOf('/');
+  // A type the browser doesn't know is sent as application/octet-stream, so it is judged as that.
+  var base = f.name.toLowerCase(), type = (f.type || 'application/octet-stream').split(';')[0].trim().toLowerCase(), slash = type.indexOf('/');
   return rules.some(function (r) {
     if (r.charAt(0) === '.') return base.length > r.length && base.slice(-r.length) === r;
     if (r === '*/*') return true;

@@ -43,14 +43,14 @@ button{font:inherit;color:inherit}
 #sum{color:var(--mut);font-variant-numeric:tabular-nums}
 .lnk{border:0;background:none;padding:.5rem 0;color:var(--lk);font-weight:600;cursor:pointer;min-height:2.75rem}
 ul{list-style:none;margin:.6rem 0 0;padding:0;display:grid;gap:.55rem}
-li{display:grid;grid-template-columns:1fr 5.2rem;align-items:center;column-gap:.6rem;background:var(--card);border:1px solid var(--line);border-radius:14px;padding:.7rem .7rem .7rem .9rem}
+li{display:grid;grid-template-columns:minmax(0,1fr) 5.2rem;align-items:center;column-gap:.6rem;background:var(--card);border:1px solid var(--line);border-radius:14px;padding:.7rem .7rem .7rem .9rem}
 li>*{grid-column:1}
 .nm{min-width:0;font-weight:600;overflow-wrap:anywhere}
 .x,.ok{grid-column:2;grid-row:1/4;justify-self:center}
 .x{width:100%;min-width:2.9rem;min-height:2.9rem;padding:.3rem .4rem;border-radius:12px;border:1px solid var(--line);background:transparent;font-size:.92rem;font-weight:600;cursor:pointer}
 .bar{height:.45rem;margin:.45rem 0 .3rem;border-radius:99px;background:var(--track);overflow:hidden}
 .bar i{display:block;height:100%;width:0;border-radius:inherit;background:var(--acc);transition:width .25s linear}
-.meta{display:flex;flex-wrap:wrap;gap:0 .7rem;font-size:.92rem;color:var(--mut);font-variant-numeric:tabular-nums}
+.meta{display:flex;flex-wrap:wrap;gap:0 .7rem;min-width:0;overflow-wrap:anywhere;font-size:.92rem;color:var(--mut);font-variant-numeric:tabular-nums}
 .pc{font-weight:650;color:var(--fg)}
 [data-state=done] .bar i{background:var(--ok)}
 [data-state=done] .pc{color:var(--ok)}
