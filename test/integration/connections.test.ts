@@ -579,6 +579,65 @@ describe('connections against the real CLI', () => {
   })
 })
 
+describe('pipelining without reading, and bursts of pipelined uploads', () => {
+  let cli: Cli | null = null
+  const socks: net.Socket[] = []
+  afterEach(async () => {
+    for (const s of socks.splice(0)) s.destroy()
+    if (cli) {
+      await cli.stop()
+      removeDir(path.dirname(cli.dir))
+      cli = null
+    }
+  })
+  const rssMiB = (c: Cli) => Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${c.proc.pid}/status`, 'utf8'))![1]) / 1024
+  async function connect(port: number): Promise<net.Socket> {
+    const s = net.connect({ host: '127.0.0.1', port })
+    socks.push(s)
+    s.on('error', () => {})
+    await withTimeout(new Promise((r) => s.once('connect', r)), 5_000, 'connect')
+    return s
+  }
+
+  it('1,500 pipelined GET / never read: the answers wait for the client, not in our memory; read later, all come in order', async () => {
+    cli = await startCli([])
+    const N = 1_500
+    const before = rssMiB(cli)
+    const s = await connect(cli.port)
+    s.pause()
+    s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(N))
+    // Answering them all takes well under this; each page is ~24 kB, so queued they were +36 MiB.
+    await new Promise((r) => setTimeout(r, 1_500))
+    expect(rssMiB(cli) - before).toBeLessThan(16)
+    let count = 0
+    let tail = ''
+    s.on('data', (d: Buffer) => {
+      const text = tail + d.toString('latin1')
+      count += text.split('HTTP/1.1 200 OK\r\n').length - 1
+      tail = text.slice(-20)
+    })
+    s.resume()
+    await eventually(() => count === N, 20_000, `${N} answers`)
+  })
+
+  it('one client\'s burst of 2,000 pipelined uploads does not hold off another client', async () => {
+    cli = await startCli([])
+    const c = cli
+    const burst = await connect(c.port)
+    let answers = 0
+    burst.on('data', (d: Buffer) => (answers += d.toString('latin1').split('HTTP/1.1 201').length - 1))
+    let reqs = ''
+    for (let i = 0; i < 2_000; i++) reqs += `PUT /p-${i}.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\na`
+    burst.write(reqs)
+    await eventually(() => c.events.some((e) => e.event === 'stored'), 10_000, 'the burst has begun')
+    const other = await rawRequest(c.port, ['GET /favicon.ico HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'], { ms: 10_000 })
+    expect(statuses(other.text)).toEqual([204])
+    // Answered while the burst was still being stored, not after it.
+    expect(c.events.filter((e) => e.event === 'stored').length).toBeLessThan(2_000)
+    await eventually(() => answers === 2_000, 30_000, 'all 2,000 answers')
+  })
+})
+
 describe('connection cap', () => {
   let cli: Cli | null = null
   const held: RawConn[] = []
