@@ -54,6 +54,18 @@ export async function createListener(opts: ListenerOptions): Promise<Listener> {
     : net.createServer({ allowHalfOpen: true }, accept)
   // A failed or timed-out handshake only reports here: the socket stays open unless we close it.
   if (opts.tls) server.on('tlsClientError', (_err: Error, socket: TLSSocket) => socket.destroy())
+  // Before its handshake a TLS client is no Connection yet, so the cap does not see it: sockets
+  // that never finish the handshake would pile up, each held until handshakeTimeout. Twice the
+  // cap leaves room for those over it to finish and be told 503; past that nothing can be
+  // answered (no handshake, no HTTP), so the socket is dropped at once.
+  if (opts.tls) {
+    let sockets = 0
+    server.on('connection', (raw: net.Socket) => {
+      if (sockets >= 2 * opts.maxConnections || stopping) return void raw.destroy()
+      sockets++
+      raw.once('close', () => sockets--)
+    })
+  }
 
   return new Promise((resolve, reject) => {
     server.once('error', reject)

@@ -254,7 +254,7 @@ describe('HTTPS with a test certificate', () => {
 })
 
 describe('TLS handshake bounds (--timeout 1, --max-connections 5)', () => {
-  it('clients that never finish the handshake are dropped after about 1 s, past the cap too; then HTTPS works', async () => {
+  it('clients that never finish the handshake: twice the cap are held about 1 s, the rest dropped at once; then HTTPS works', async () => {
     const cli = await startCli(['--tls-cert', cert.certFile, '--tls-key', cert.keyFile, '--timeout', '1', '--max-connections', '5'])
     try {
       const started = Date.now()
@@ -271,8 +271,11 @@ describe('TLS handshake bounds (--timeout 1, --max-connections 5)', () => {
         6_000,
         'stalled handshakes to be dropped',
       ).finally(() => socks.forEach((s) => s.destroy()))
-      expect(Math.min(...lived)).toBeGreaterThanOrEqual(800)
-      expect(Math.max(...lived)).toBeLessThan(4_000)
+      // Up to 2 × --max-connections wait for a handshake (those past the cap can still be told 503);
+      // beyond that nothing could ever be answered, so they must not hold sockets for the timeout.
+      lived.sort((a, b) => a - b)
+      expect(lived.slice(0, 10).every((ms) => ms < 700), lived.join(' ')).toBe(true)
+      expect(lived.slice(10).every((ms) => ms >= 800 && ms < 4_000), lived.join(' ')).toBe(true)
       expect((await httpsRequest(cli.port, {})).status).toBe(200)
     } finally {
       await cli.stop()
