@@ -20,3 +20,6 @@ export const DRAIN_MAX_BYTES = 64 * 1024 * 1024
 export const DRAIN_MAX_MS = 2_000
 /** SPEC §1 `--max-connections` default. */
 export const DEFAULT_MAX_CONNECTIONS = 256
+
+/** After a graceful stop begins, how long a request head still arriving may take to complete (it is then told 503). */
+export const SHUTDOWN_HEAD_GRACE_MS = 1_000

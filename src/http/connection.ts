@@ -4,7 +4,7 @@
 import { Readable } from 'node:stream'
 import type { Socket } from 'node:net'
 import { HttpError, toHttpError } from '../errors.js'
-import { DRAIN_MAX_BYTES, DRAIN_MAX_MS } from '../limits.js'
+import { DRAIN_MAX_BYTES, DRAIN_MAX_MS, SHUTDOWN_HEAD_GRACE_MS } from '../limits.js'
 import { clientAddress } from './address.js'
 import type { BodyDecoder } from './body-decoder.js'
 import { ChunkedDecoder } from './chunked-decoder.js'
@@ -99,6 +99,7 @@ export class Connection {
   private expectContinue = false
   private continueSent = false
   private responded = false
+  private shutdownAt = 0
   /** The request handler in progress, if any (settles, never rejects). */
   private handling: Promise<void> | null = null
   private bodyPaused = false
@@ -143,8 +144,16 @@ export class Connection {
   /** Graceful stop: finish the request in hand, then close; idle connections close now. */
   shutdown(): void {
     this.shuttingDown = true
+    this.shutdownAt = Date.now()
     // end(), not destroy(): an answer just written may still be in the socket's buffer.
     if (this.idle) this.finish()
+    // A head still arriving gets a moment to complete (and be told 503), not the whole --timeout.
+    else if (this.state === State.Head) this.schedule()
+  }
+
+  /** A request is in hand (its head is complete): what a graceful stop waits for. */
+  get inRequest(): boolean {
+    return this.state === State.Body || this.state === State.Wait
   }
 
   /** Hard stop: the body in flight fails, so whatever consumes it cleans up; resolves once the handler is done. */
@@ -462,6 +471,11 @@ export class Connection {
     this.timer.unref()
   }
 
+  private headDeadline(): number {
+    const due = this.headStart + this.opts.timeoutMs
+    return this.shuttingDown ? Math.min(due, this.shutdownAt + SHUTDOWN_HEAD_GRACE_MS) : due
+  }
+
   private clearTimer(): void {
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
@@ -471,7 +485,7 @@ export class Connection {
   private deadline(): number | null {
     switch (this.state) {
       case State.Head:
-        if (this.parser.started) return this.headStart + this.opts.timeoutMs
+        if (this.parser.started) return this.headDeadline()
         return this.phaseStart + (this.served > 0 ? this.opts.keepAliveIdleMs : this.opts.timeoutMs)
       case State.Body:
         return this.lastActivity + this.opts.timeoutMs
@@ -487,7 +501,7 @@ export class Connection {
     this.timerDue = Infinity
     const due = this.deadline()
     if (due === null) return
-    if (this.state === State.Head && this.parser.started && this.headStart + this.opts.timeoutMs > Date.now()) {
+    if (this.state === State.Head && this.parser.started && this.headDeadline() > Date.now()) {
       this.schedule()
       return
     }
@@ -497,7 +511,9 @@ export class Connection {
       this.schedule()
       return
     }
-    const timeout = new HttpError('TIMEOUT', 'The client was silent for too long.')
+    const timeout = this.shuttingDown && this.state === State.Head
+      ? new HttpError('UNAVAILABLE', 'The server is shutting down.')
+      : new HttpError('TIMEOUT', 'The client was silent for too long.')
     if (this.state === State.Head) {
       if (this.parser.started) this.protocolError(timeout, null)
       else this.close()

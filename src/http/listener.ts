@@ -16,7 +16,7 @@ export interface ListenerOptions extends ConnectionOptions {
 
 export interface Listener {
   readonly address: AddressInfo
-  /** Connections that are in the middle of a request. */
+  /** Connections with a request in hand (its head complete): what a graceful stop waits for. */
   readonly busy: number
   /** Stop accepting, close idle connections, let requests in hand finish. Resolves when all are closed. */
   stop(): Promise<void>
@@ -75,7 +75,7 @@ export async function createListener(opts: ListenerOptions): Promise<Listener> {
         address: server.address() as AddressInfo,
         get busy() {
           let n = 0
-          for (const c of connections) if (!c.idle) n++
+          for (const c of connections) if (c.inRequest) n++
           return n
         },
         stop() {

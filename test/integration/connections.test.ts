@@ -777,6 +777,27 @@ describe('graceful shutdown', () => {
     }
   })
 
+  it('a head still arriving at SIGTERM that never completes: 503 after a moment, exit 0, no wait for --timeout', async () => {
+    cli = await startCli([])
+    const c = cli
+    const conn = await RawConn.open(c.port)
+    try {
+      await conn.write('GET / HTTP/1.1\r\nHo')
+      await sleep(100)
+      const t0 = Date.now()
+      c.proc.kill('SIGTERM')
+      expect(await withTimeout(c.exited, 5_000, 'exit (--timeout is 60 s)')).toBe(0)
+      expect(Date.now() - t0).toBeLessThan(3_000)
+      expect(await conn.waitClosed(3_000)).toBe(true)
+      expect(parseResponses(conn.data).responses.map((r) => r.status)).toEqual([503])
+      // Not an upload: nothing to wait for.
+      expect(c.stderr()).toContain('SIGTERM: stopping.')
+      expect(c.stderr()).not.toContain('waiting for')
+    } finally {
+      conn.destroy()
+    }
+  })
+
   it('SIGTERM mid-upload: new connections refused, the upload finishes, exit 0, closed last', async () => {
     cli = await startCli([])
     const c = cli
