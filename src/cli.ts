@@ -53,7 +53,8 @@ Examples:
 
 Every flag can also come from the environment as UPLOAD_RECV_<FLAG>, e.g. UPLOAD_RECV_TOKEN.
 Standard output carries only stored paths (or --json events, or --stdout bytes).
-Exit codes: 0 done, 1 the environment refused (port in use, folder not writable), 2 usage error.`,
+Exit codes: 0 done, 1 the environment refused (port in use, folder not writable), 2 usage error,
+130 a second Ctrl-C aborted running uploads.`,
     )
     .exitOverride()
     .configureOutput({

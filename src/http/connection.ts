@@ -421,8 +421,13 @@ export class Connection {
     this.state = State.Closed
     this.clearTimer()
     this.socket.end()
-    // A client that never reads its answer must not hold the slot forever.
-    setTimeout(() => this.socket.destroy(), DRAIN_MAX_MS).unref()
+    // Read (and drop) what the client still sends, so its FIN can arrive and the socket close;
+    // a paused socket that nobody reads is no work for the event loop, and a graceful stop
+    // waiting for it would find the process gone (exit 0, no `closed` event, no summary).
+    this.socket.resume()
+    // A client that never reads its answer, or never stops sending, must not hold the slot forever.
+    const linger = setTimeout(() => this.socket.destroy(), DRAIN_MAX_MS)
+    this.socket.once('close', () => clearTimeout(linger))
   }
 
   private close(): void {

@@ -82,6 +82,8 @@ describe.concurrent('--help and --version', () => {
     expect(r.code).toBe(0)
     expect(r.stderr).toBe('')
     expect(r.stdout).toMatch(/^Usage: upload-recv /)
+    // Every exit code a script may meet (SPEC §7).
+    expect(r.stdout.replace(/\s+/g, ' ')).toMatch(/Exit codes: 0 .*, 1 .*, 2 usage error, 130 a second Ctrl-C/)
     // No server ran: the folder was never created.
     expect(existsSync(dir)).toBe(false)
   })

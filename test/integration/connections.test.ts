@@ -777,6 +777,34 @@ describe('graceful shutdown', () => {
     }
   })
 
+  it('SIGTERM while a client pipelines and keeps sending: it is told 503, and the exit still ends with closed and the summary', async () => {
+    cli = await startCli([])
+    const c = cli
+    const sock = net.connect({ host: '127.0.0.1', port: c.port })
+    sock.on('error', () => {})
+    let reply = ''
+    sock.on('data', (d: Buffer) => (reply += d.toString('latin1')))
+    await withTimeout(new Promise((r) => sock.once('connect', r)), 5_000, 'connect')
+    const OPT = 'OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n'
+    try {
+      sock.write(OPT.repeat(300))
+      await sleep(5)
+      c.proc.kill('SIGTERM')
+      // The client goes on sending after our answer; a socket we no longer read must not be
+      // what the process was waiting for when it ran out of work.
+      for (let i = 0; i < 50 && !sock.destroyed; i++) {
+        await sleep(2)
+        sock.write(OPT)
+      }
+      expect(await withTimeout(c.exited, 8_000, 'exit')).toBe(0)
+      expect(reply).toMatch(/HTTP\/1\.1 503 /)
+      expect(c.events.map((e) => e.event)).toEqual(['listening', 'closed'])
+      expect(c.stderr()).toMatch(/Done: .*\.\n$/)
+    } finally {
+      sock.destroy()
+    }
+  })
+
   it('a head still arriving at SIGTERM that never completes: 503 after a moment, exit 0, no wait for --timeout', async () => {
     cli = await startCli([])
     const c = cli
