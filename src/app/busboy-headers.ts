@@ -10,7 +10,8 @@
 //   application/octet-stream); SPEC: any empty name with content is stored under a generated name.
 //   Such a part is shown to busboy as application/octet-stream, and its declared type is kept here.
 // - Browsers' `%22`/`%0D`/`%0A` escapes belong to `filename=`; a `filename*=` name is already
-//   percent-decoded and must not be decoded again (`a%2522b` is `a%22b`, not `a"b`).
+//   percent-decoded and must not be decoded again (`a%2522b` is `a%22b`, not `a"b`). One that does
+//   not decode at all made busboy drop the part silently; the file is kept (repairExtendedName).
 //
 // busboy emits 'file' synchronously from the header callback, right after the reset hooked here,
 // so `partFacts()` read in a 'file' listener describes that part. If busboy's internals ever change
@@ -84,21 +85,12 @@ function withoutControls(original: HeaderParser['push']): HeaderParser['push'] {
   }
 }
 
-let lastDisposition: string | undefined
-
-/** The file name the part busboy is on now declares (busboy doesn't say, for a part it refuses). */
-export function partName(): string {
-  const params = lastDisposition === undefined ? undefined : utils.parseDisposition(lastDisposition, decoder)?.params
-  return params?.['filename*'] || params?.['filename'] || ''
-}
-
 function inspect(header: Record<string, string[]>): void {
   last = none
   const value = header['content-disposition']?.[0]
-  lastDisposition = value
   // Most parts have neither: spare them busboy's second parse of the value.
   if (value === undefined || !MAYBE_INTERESTING.test(value)) return
-  const params = utils.parseDisposition(value, decoder)?.params
+  const params = utils.parseDisposition(value, decoder)?.params ?? repairExtendedName(header, value)
   if (params === undefined) return
   if (params['filename*']) {
     last = { extendedName: true, emptyName: false, mimeType: '' }
@@ -108,6 +100,21 @@ function inspect(header: Record<string, string[]>): void {
     last = { extendedName: false, emptyName: true, mimeType: type ? `${type.type}/${type.subtype}` : 'text/plain' }
     header['content-type'] = ['application/octet-stream']
   }
+}
+
+/**
+ * busboy skips a whole part whose `filename*=` does not decode (a bad escape, an unknown charset),
+ * bytes and all. The file is kept instead: under its plain `filename=` if it has one, else under
+ * a generated name (shown to busboy as `filename=""`).
+ */
+function repairExtendedName(header: Record<string, string[]>, value: string): Disposition['params'] {
+  const without = value.replace(/;\s*filename\*\s*=\s*[^;]*/gi, '')
+  if (without === value) return undefined
+  const plain = utils.parseDisposition(without, decoder)?.params
+  if (plain === undefined) return undefined
+  const fixed = plain['filename'] !== undefined ? without : `${without}; filename=""`
+  header['content-disposition'] = [fixed]
+  return utils.parseDisposition(fixed, decoder)?.params
 }
 
 function withInspection(original: HeaderParser['reset']): HeaderParser['reset'] {

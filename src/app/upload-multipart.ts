@@ -7,7 +7,7 @@ import { fileTooLarge } from '../files/sink.js'
 import type { Request, Response } from '../http/connection.js'
 import { formatSize } from '../size.js'
 import { sendError, sendStored, type FileAnswer } from './answers.js'
-import { installPartHeaderHooks, partFacts, partName, type PartFacts } from './busboy-headers.js'
+import { installPartHeaderHooks, partFacts, type PartFacts } from './busboy-headers.js'
 import { installFastBoundarySearch } from './busboy-search.js'
 import type { AppContext } from './context.js'
 import { receiveFile, refusal, type IncomingFile } from './receive.js'
@@ -47,7 +47,8 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
       limits: {
         // busboy flags a file of exactly `fileSize` bytes as truncated (multer#1402): +1, and the sink is exact.
         ...(Number.isFinite(config.maxFileSize) ? { fileSize: config.maxFileSize + 1 } : {}),
-        ...(Number.isFinite(config.maxFiles) ? { files: config.maxFiles } : {}),
+        // No `files`: busboy would count a browser's empty file input (no name, no bytes), which
+        // SPEC §4 skips; --max-files is counted below.
       },
     })
   } catch (err) {
@@ -69,6 +70,8 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
       ? toHttpError(cause)
       : new HttpError('MULTIPART_MALFORMED', `Malformed multipart body: ${(cause as Error).message}.`)
   }
+  /** Files admitted so far (--max-files). */
+  let counted = 0
   /** The file the failure is about, if it is about one (a browser's answer page names it). */
   let failedName: string | null = null
   const fail = (err: unknown, name: string | null = null) => {
@@ -90,39 +93,38 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
       stream.resume()
       return
     }
-    const index = results.push(null) - 1
     // The request's length is a fair total for its first file: the page sends one file per request.
-    const total = index === 0 && req.framing.kind === 'length' ? req.framing.length : null
+    const total = results.length === 0 && req.framing.kind === 'length' ? req.framing.length : null
     const file = {
       ...describePart(ctx, req, info, facts, folder, total),
       // The part's own failure as the answer tells it; anything else (the disk, a bug) as is.
       explain: (err: unknown) => (err === stream.errored ? explain(err) : toHttpError(err)),
     }
-    // A part over the limit or of a refused type fails the request while busboy is still on it,
-    // not once the store gets to it: later parts of the same read are then not stored, and the
-    // answer names this failure rather than one found after it (--max-files).
     const shown = file.segments.join('/')
-    stream.once('limit', () => fail(fileTooLarge(config.maxFileSize), shown))
+    // A part over a limit or of a refused type fails the request while busboy is still on it,
+    // not once the store gets to it: later parts of the same read are then not stored, and the
+    // answer names this failure rather than one found after it.
+    // A part with no name is counted (and judged) only once it has a byte: an empty one is a
+    // browser's file input with nothing picked, which is skipped (storePart).
+    const admit = (): HttpError | null => (++counted > config.maxFiles ? tooManyFiles(config.maxFiles) : refusal(ctx, file))
     if (file.originalName !== '') {
-      const refused = refusal(ctx, file)
-      if (refused) fail(refused, shown)
+      const refused = admit()
+      if (refused) {
+        // Refused before the store hears of it: its failed line and event are told here.
+        ctx.reporter.emit({ type: 'failed', id: 0, client: file.client, name: shown, code: refused.code, message: refused.message })
+        fail(refused, shown)
+        stream.resume()
+        return
+      }
     }
+    stream.once('limit', () => fail(fileTooLarge(config.maxFileSize), shown))
+    const index = results.push(null) - 1
     saves.push(
-      storePart(ctx, stream, file).then(
+      storePart(ctx, stream, file, file.originalName === '' ? admit : null).then(
         (answer) => void (results[index] = answer),
         (err) => fail(err, shown),
       ),
     )
-  })
-  bb.on('filesLimit', () => {
-    // After a failure every part is dropped unreported (see 'file'): this one too.
-    if (failure) return
-    const err = new HttpError('TOO_MANY_FILES', `At most ${config.maxFiles} files per upload.`)
-    // busboy refuses the part before a 'file' event: its failed line is told here (SPEC §2, §6).
-    const file = describePart(ctx, req, { filename: partName(), encoding: '', mimeType: '' }, partFacts(), folder, null)
-    const shown = file.segments.join('/')
-    ctx.reporter.emit({ type: 'failed', id: 0, client: file.client, name: shown, code: err.code, message: err.message })
-    fail(err, shown)
   })
 
   // A plain pipe with two listeners: pipeline() would build an AbortSignal and errors per request.
@@ -193,9 +195,29 @@ function describePart(
   }
 }
 
-/** Resolves to null for an empty file input (no name, no bytes), which browsers send when nothing was picked. */
-async function storePart(ctx: AppContext, stream: Readable, file: IncomingFile): Promise<FileAnswer | null> {
-  if (file.originalName === '' && (await isEmpty(stream))) return null
+function tooManyFiles(max: number): HttpError {
+  return new HttpError('TOO_MANY_FILES', `At most ${max} files per upload.`)
+}
+
+/**
+ * Resolves to null for an empty file input (no name, no bytes), which browsers send when nothing
+ * was picked. `admit`: for a part with no name, judged once it is known not to be one of those.
+ */
+async function storePart(
+  ctx: AppContext,
+  stream: Readable,
+  file: IncomingFile,
+  admit: (() => HttpError | null) | null,
+): Promise<FileAnswer | null> {
+  if (admit !== null) {
+    if (await isEmpty(stream)) return null
+    const refused = admit()
+    if (refused) {
+      ctx.reporter.emit({ type: 'failed', id: 0, client: file.client, name: file.segments.join('/'), code: refused.code, message: refused.message })
+      stream.resume()
+      throw refused
+    }
+  }
   return receiveFile(ctx, stream, file)
 }
 

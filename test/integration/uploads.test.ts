@@ -602,6 +602,18 @@ describe('limits and filters', () => {
     expect(ev).toMatchObject({ client: '127.0.0.1', name: 'f3.txt', code: 'TOO_MANY_FILES' })
   })
 
+  it('--max-files 1: a browser\'s empty file input (no name, no bytes) is no file, so the one picked is stored', async () => {
+    const c = await cli(['--max-files', '1'])
+    const { body, contentType } = multipartBody([
+      { field: 'nothing', rawFilename: '', data: '' },
+      { filename: 'picked.txt', contentType: 'text/plain', data: 'picked' },
+    ])
+    const res = await rawUpload(c, httpRequest('POST', '/', { 'Content-Type': contentType, 'Content-Length': String(body.length) }, body))
+    expect(res.status).toBe(201)
+    await expectStored(c, (res.json() as { files: Answer[] }).files[0], { name: 'picked.txt', originalName: 'picked.txt', mimeType: 'text/plain', data: 'picked' })
+    expect(c.events.some((e) => e.event === 'failed')).toBe(false)
+  })
+
   it('the first failing part ends a multipart request, however the bytes are cut: later parts are not stored, the answer names that failure', async () => {
     const c = await cli(['--max-file-size', '10', '--max-files', '2', '--allow', '.txt'])
     const send = (parts: Part[]) => {

@@ -82,6 +82,24 @@ describe('busboy part-header hooks', () => {
     }
   })
 
+  it('keep a part whose filename*= does not decode (busboy dropped it): under its filename=, else as a nameless file', async () => {
+    installPartHeaderHooks()
+    const { body, contentType } = multipartBody([
+      { disposition: `form-data; name="f"; filename="fallback.txt"; filename*=UTF-8''bad%G1.txt`, contentType: 'text/plain', data: '1' },
+      { disposition: `form-data; name="f"; filename*=no-such-charset''abc.txt`, contentType: 'text/plain', data: '2' },
+      { disposition: `form-data; name="f"; filename*=UTF-8''a%zz.txt`, data: '3' },
+    ])
+    for (const split of [onePiece(body), byteByByte(body)]) {
+      const r = await parse(contentType, split)
+      expect(r.error, split.label).toBeNull()
+      expect(r.files.map((f) => [f.filename, f.facts.emptyName, f.facts.emptyName ? f.facts.mimeType : f.mimeType, f.data]), split.label).toEqual([
+        ['fallback.txt', false, 'text/plain', '1'],
+        [undefined, true, 'text/plain', '2'],
+        [undefined, true, 'text/plain', '3'],
+      ])
+    }
+  })
+
   it('tell a filename*= name (already percent-decoded) from a filename= one', async () => {
     installPartHeaderHooks()
     const { body, contentType } = multipartBody([
