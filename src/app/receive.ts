@@ -23,6 +23,11 @@ export interface IncomingFile {
 
 let nextId = 0
 
+/** A file refused before it reached receiveFile (limits, --allow): its failed line and event (SPEC §2, §6). */
+export function reportRefused(ctx: AppContext, client: string, segments: readonly string[], err: HttpError): void {
+  ctx.reporter.emit({ type: 'failed', id: 0, client, name: segments.join('/'), code: err.code, message: err.message })
+}
+
 /** Why `file` is refused before a byte of it is read (--allow), or null. */
 export function refusal(ctx: AppContext, file: IncomingFile): HttpError | null {
   const { config } = ctx

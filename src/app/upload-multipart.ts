@@ -10,7 +10,7 @@ import { sendError, sendStored, type FileAnswer } from './answers.js'
 import { installPartHeaderHooks, partFacts, type PartFacts } from './busboy-headers.js'
 import { installFastBoundarySearch } from './busboy-search.js'
 import type { AppContext } from './context.js'
-import { receiveFile, refusal, type IncomingFile } from './receive.js'
+import { receiveFile, refusal, reportRefused, type IncomingFile } from './receive.js'
 
 const BUSBOY_HWM = 128 * 1024
 
@@ -111,7 +111,7 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
       const refused = admit()
       if (refused) {
         // Refused before the store hears of it: its failed line and event are told here.
-        ctx.reporter.emit({ type: 'failed', id: 0, client: file.client, name: shown, code: refused.code, message: refused.message })
+        reportRefused(ctx, file.client, file.segments, refused)
         fail(refused, shown)
         stream.resume()
         return
@@ -213,7 +213,7 @@ async function storePart(
     if (await isEmpty(stream)) return null
     const refused = admit()
     if (refused) {
-      ctx.reporter.emit({ type: 'failed', id: 0, client: file.client, name: file.segments.join('/'), code: refused.code, message: refused.message })
+      reportRefused(ctx, file.client, file.segments, refused)
       stream.resume()
       throw refused
     }

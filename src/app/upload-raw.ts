@@ -4,7 +4,7 @@ import type { Request, Response } from '../http/connection.js'
 import { fileTooLarge } from '../files/sink.js'
 import { sendStored } from './answers.js'
 import type { AppContext } from './context.js'
-import { receiveFile } from './receive.js'
+import { receiveFile, reportRefused } from './receive.js'
 
 export async function receiveRaw(ctx: AppContext, req: Request, res: Response): Promise<void> {
   const { config } = ctx
@@ -18,7 +18,7 @@ export async function receiveRaw(ctx: AppContext, req: Request, res: Response): 
   if (announced !== null && announced > config.maxFileSize) {
     const err = fileTooLarge(config.maxFileSize)
     // Refused before receiveFile: still a failed upload for the terminal's ✖ line and --json (SPEC §6).
-    ctx.reporter.emit({ type: 'failed', id: 0, client: req.remoteAddress, name: segments.join('/'), code: err.code, message: err.message })
+    reportRefused(ctx, req.remoteAddress, segments, err)
     throw err
   }
   const originalName = isFolder ? '' : (decoded.split(/[\\/]/).pop() ?? '')

@@ -3,6 +3,7 @@
 // Every ambiguity that could let two parsers disagree on where a request ends is rejected.
 import { HttpError } from '../errors.js'
 import { type RequestHead, headerTokens, headerValues } from './head.js'
+import { isValidHost } from './host.js'
 
 export type Framing = { kind: 'none' } | { kind: 'length'; length: number } | { kind: 'chunked' }
 
@@ -14,8 +15,6 @@ export interface Semantics {
 
 const DIGITS = /^[0-9]+$/
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-// RFC 3986 host [":" port], loosely: no whitespace, no userinfo, no path.
-const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?$/
 
 export function interpretHead(head: RequestHead): Semantics {
   checkHost(head)
@@ -31,7 +30,7 @@ function checkHost(head: RequestHead): void {
   if (head.versionMinor === 1 && hosts.length !== 1) {
     throw new HttpError('BAD_REQUEST', hosts.length === 0 ? 'Missing Host header.' : 'Repeated Host header.')
   }
-  if (hosts.length > 1 || (hosts.length === 1 && !HOST.test(hosts[0]!))) {
+  if (hosts.length > 1 || (hosts.length === 1 && !isValidHost(hosts[0]!))) {
     throw new HttpError('BAD_REQUEST', 'Invalid Host header.')
   }
 }
@@ -70,7 +69,8 @@ export function bodyFraming(head: RequestHead): Framing {
     if (values.size !== 1) throw new HttpError('BAD_REQUEST', 'Conflicting Content-Length values.')
     const digits = [...values][0]!
     const length = Number(digits)
-    if (digits.length > 15 || !Number.isSafeInteger(length)) {
+    // Up to 2^53 - 1 (16 digits at most); anything past it parses to 2^53 or more, never "safe".
+    if (digits.length > 16 || !Number.isSafeInteger(length)) {
       throw new HttpError('BAD_REQUEST', 'Content-Length is too large.')
     }
     return length === 0 ? { kind: 'none' } : { kind: 'length', length }

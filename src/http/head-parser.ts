@@ -4,6 +4,7 @@
 import { HttpError } from '../errors.js'
 import { COLON, CR, FIELD_BYTE, HTAB, LF, SP, TARGET_BYTE, TCHAR } from './bytes.js'
 import type { Header, RequestHead } from './head.js'
+import { isValidAuthority } from './host.js'
 
 export interface HeadLimits {
   maxTargetBytes: number
@@ -158,8 +159,11 @@ function splitTarget(method: string, target: string): { path: string; query: str
   if (target[0] !== '/') {
     // RFC 9112 §3.2.2: a server MUST accept absolute-form; authority-form only exists for CONNECT.
     const m = ABSOLUTE_FORM.exec(target)
-    if (m) rest = target.slice(m[0].length) || '/'
-    else if (method === 'CONNECT') return { path: '', query: '' }
+    if (m) {
+      // Its host stands in for the Host header's (RFC 9112 §3.2.2), so it is judged as strictly.
+      if (!isValidAuthority(m[0].slice(m[0].indexOf('//') + 2))) throw new HttpError('BAD_REQUEST', 'Malformed request target.')
+      rest = target.slice(m[0].length) || '/'
+    } else if (method === 'CONNECT') return { path: '', query: '' }
     else throw new HttpError('BAD_REQUEST', 'Malformed request target.')
     if (rest[0] !== '/' && rest[0] !== '?') throw new HttpError('BAD_REQUEST', 'Malformed request target.')
     if (rest[0] === '?') rest = '/' + rest

@@ -52,6 +52,8 @@ describe('body framing (Content-Length / Transfer-Encoding)', () => {
     { what: 'CL 42 twice (two fields, same value)', lines: ['Content-Length: 42', 'Content-Length: 42'], framing: { kind: 'length', length: 42 } },
     { what: 'CL ` 5 ` (OWS is trimmed)', lines: ['Content-Length:   5 \t'], framing: { kind: 'length', length: 5 } },
     { what: 'CL 15 digits', lines: ['Content-Length: 999999999999999'], framing: { kind: 'length', length: 999999999999999 } },
+    { what: 'CL 16 digits (10^15)', lines: ['Content-Length: 1000000000000000'], framing: { kind: 'length', length: 1e15 } },
+    { what: 'CL 2^53 - 1, the largest', lines: [`Content-Length: ${2 ** 53 - 1}`], framing: { kind: 'length', length: 2 ** 53 - 1 } },
     { what: 'two different CLs (two fields)', lines: ['Content-Length: 42', 'Content-Length: 43'], error: 'BAD_REQUEST', status: 400 },
     { what: 'two different CLs (one list)', lines: ['Content-Length: 42, 43'], error: 'BAD_REQUEST', status: 400 },
     { what: 'CL 0 then CL 5', lines: ['Content-Length: 0', 'Content-Length: 5'], error: 'BAD_REQUEST', status: 400 },

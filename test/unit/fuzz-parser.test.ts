@@ -291,7 +291,16 @@ const targetArb = fc.oneof(
   { weight: 1, arbitrary: fc
     .tuple(
       fc.constantFrom('http', 'https', 'HTTP', 'hTtPs'),
-      fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789.-:@'), maxLength: 16 }),
+      // A valid authority: a host (never empty, RFC 9110 §4.2.1), maybe a port, no userinfo.
+      fc
+        .tuple(
+          fc.oneof(
+            fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789.-'), minLength: 1, maxLength: 16 }),
+            fc.constantFrom('[::1]', '[fe80::1]', '127.0.0.1'),
+          ),
+          fc.option(fc.string({ unit: fc.constantFrom(...'0123456789'), maxLength: 5 })),
+        )
+        .map(([host, port]) => (port === null ? host : `${host}:${port}`)),
       fc.oneof(
         fc.string({ unit: fc.constantFrom(...PATH_CHARS), maxLength: 30 }).map((p) => ({ rest: '/' + p, path: '/' + p, query: '' })),
         fc.constant({ rest: '', path: '/', query: '' }),

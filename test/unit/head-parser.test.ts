@@ -348,6 +348,7 @@ describe('head parser rows, every split', () => {
     { what: 'HTTP/1.0 without Host', input: 'GET /x?y=1 HTTP/1.0\r\n\r\n', head: { versionMinor: 0, path: '/x', query: 'y=1', headers: [] } },
     { what: 'absolute-form', input: 'GET http://x:4000/a/b?c HTTP/1.1\r\nHost: x:4000\r\n\r\n', head: { target: 'http://x:4000/a/b?c', path: '/a/b', query: 'c' } },
     { what: 'absolute-form without path', input: 'GET http://x HTTP/1.1\r\nHost: x\r\n\r\n', head: { path: '/', query: '' } },
+    { what: 'absolute-form with an IPv6 literal and port', input: 'GET http://[::1]:4000/a HTTP/1.1\r\nHost: [::1]:4000\r\n\r\n', head: { path: '/a' } },
     { what: 'asterisk-form OPTIONS', input: 'OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n', head: { method: 'OPTIONS', path: '*' } },
     { what: 'OWS around a value is trimmed, inner kept', input: 'GET / HTTP/1.1\r\nHost:\t a \r\nX-A:  b  c \t\r\n\r\n', head: { headers: [['host', 'a'], ['x-a', 'b  c']] } },
     { what: 'empty field value', input: 'GET / HTTP/1.1\r\nHost: a\r\nX-Empty:\r\n\r\n', head: { headers: [['host', 'a'], ['x-empty', '']] } },
@@ -367,6 +368,12 @@ describe('head parser rows, every split', () => {
 
   const BAD: Array<{ what: string; input: string; code: ErrorCode }> = [
     { what: 'bare LF line endings', input: 'GET / HTTP/1.1\nHost: a\n\n', code: 'BAD_REQUEST' },
+    // The host of an absolute-form target stands in for Host (RFC 9112 §3.2.2): judged as strictly.
+    { what: 'absolute-form with an empty host (RFC 9110 §4.2.1)', input: 'PUT http:///e.txt HTTP/1.1\r\nHost: x\r\n\r\n', code: 'BAD_REQUEST' },
+    { what: 'absolute-form with only a port', input: 'GET http://:80/ HTTP/1.1\r\nHost: x\r\n\r\n', code: 'BAD_REQUEST' },
+    { what: 'absolute-form with userinfo', input: 'PUT http://u:p@y/u.txt HTTP/1.1\r\nHost: y\r\n\r\n', code: 'BAD_REQUEST' },
+    { what: 'absolute-form with a bad port', input: 'PUT http://y:abc/q.txt HTTP/1.1\r\nHost: y\r\n\r\n', code: 'BAD_REQUEST' },
+    { what: 'absolute-form with an unclosed IPv6 literal', input: 'PUT http://[::1/b.txt HTTP/1.1\r\nHost: y\r\n\r\n', code: 'BAD_REQUEST' },
     { what: 'bare LF ending one header line', input: 'GET / HTTP/1.1\r\nHost: a\nX: y\r\n\r\n', code: 'BAD_REQUEST' },
     { what: 'bare LF ending the head', input: 'GET / HTTP/1.1\r\nHost: a\r\n\n', code: 'BAD_REQUEST' },
     { what: 'leading bare LF', input: '\nGET / HTTP/1.1\r\nHost: a\r\n\r\n', code: 'BAD_REQUEST' },
