@@ -30,7 +30,9 @@ function sanitizeSegment(raw: string): string {
     : raw.normalize('NFC').replace(LONE_SURROGATE, '\ufffd').replace(UNSAFE, '').normalize('NFC')
   // Cutting can expose new trailing dots or spaces, or a bare device name (`CON      …x`).
   let segment = stripTrailing(fitName(stripTrailing(cleaned)))
-  if (isDeviceName(segment)) segment = stripTrailing(fitName(`_${segment}`))
+  // Our temp files' names are ours: a client's `.upload-recv-….part` could otherwise name (and,
+  // with --overwrite, replace) another upload's temp file.
+  if (isDeviceName(segment) || /^\.upload-recv-/i.test(segment)) segment = stripTrailing(fitName(`_${segment}`))
   return segment
 }
 

@@ -263,14 +263,20 @@ function tempName(): string {
 
 /** Closes the temp file's descriptor and removes its name (gone already after a rename). */
 async function discard(tmp: string, fd: number | null): Promise<void> {
-  // Independent: unlinking a name does not care whether a descriptor is still open on it.
-  await Promise.all([
-    fd === null ? undefined : new Promise<void>((resolve) => closeCallback(fd, () => resolve())),
-    // unlink, not rm: rm lstat()s first, one more round trip per file for nothing.
-    // Never throws: a temp name that could not be removed must not fail a stored file; it is
-    // recognisable by its `.upload-recv-*.part` name.
-    fs.unlink(tmp).catch(() => {}),
-  ])
+  // unlink, not rm: rm lstat()s first, one more round trip per file for nothing.
+  // Never throws: a temp name that could not be removed must not fail a stored file; it is
+  // recognisable by its `.upload-recv-*.part` name.
+  const gone = await fs.unlink(tmp).then(
+    () => true,
+    (err: NodeJS.ErrnoException) => err.code !== 'ENOENT',
+  )
+  // Not there: renamed away with its folder while it was written (or already published by a
+  // rename). Linux still knows where the descriptor's file is now; a temp file is ours to remove.
+  if (!gone && fd !== null) {
+    const now = await fs.readlink(`/proc/self/fd/${fd}`).catch(() => null)
+    if (now !== null && path.basename(now) === path.basename(tmp)) await fs.unlink(now).catch(() => {})
+  }
+  if (fd !== null) await new Promise<void>((resolve) => closeCallback(fd, () => resolve()))
 }
 
 /** Read-write: the file thread reads back what the main thread wrote (file-thread.ts). */

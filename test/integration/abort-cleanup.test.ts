@@ -2,7 +2,7 @@
 // multipart, Content-Length or chunked body, a client stalling past --timeout, a double Ctrl-C. After
 // each, no final file and no temp file remain, and the next upload on a new connection works.
 import { randomBytes } from 'node:crypto'
-import { existsSync, statSync } from 'node:fs'
+import { existsSync, renameSync, statSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -212,6 +212,26 @@ describe('multipart: each file stands alone', () => {
     expect(files(c.dir)).toEqual(['complete.bin'])
     expect(await sha256File(path.join(c.dir, 'complete.bin'))).toBe(sha256(first))
     expect(tempFiles(c.dir)).toEqual([])
+    await expectUploadWorks(c, 'next.bin')
+  })
+})
+
+describe('the folder renamed while its upload runs', () => {
+  it('the upload fails and its temp file goes too, from where the folder now is', async () => {
+    const c = await cli()
+    const data = randomBytes(300_000)
+    const sock = await connect(c.port)
+    const reply = collect(sock, 10_000)
+    await write(sock, httpRequest('PUT', '/sub/dir/x.bin', { 'Content-Length': String(data.length) }))
+    await write(sock, data.subarray(0, 100_000))
+    await pollUntil(() => tempFiles(c.dir).length === 1, 5_000, 'the temp file appears')
+    // Someone renames the folder (and so the temp file in it) away.
+    renameSync(path.join(c.dir, 'sub', 'dir'), path.join(c.dir, 'sub', 'dir.away'))
+    await write(sock, data.subarray(100_000))
+    const res = parseResponse((await reply).data)
+    expect(res.status).toBeGreaterThanOrEqual(400)
+    await pollUntil(() => tempFiles(c.dir).length === 0, 5_000, 'no temp file left anywhere under --dir', 25)
+    expect(walk(c.dir).filter((e) => e.kind === 'file')).toEqual([])
     await expectUploadWorks(c, 'next.bin')
   })
 })

@@ -75,6 +75,9 @@ const cases: { what: string; input: string; expected: string[] }[] = [
   { what: 'COM0 (on Microsoft\'s list)', input: 'COM0', expected: ['_COM0'] },
   { what: 'lpt0.txt (on Microsoft\'s list)', input: 'lpt0.txt', expected: ['_lpt0.txt'] },
   { what: 'COM10 is not a device', input: 'COM10', expected: ['COM10'] },
+  // Our temp files' namespace: a client's name there could name another upload's temp file.
+  { what: 'a temp file name', input: '.upload-recv-1a2b3c-1.part', expected: ['_.upload-recv-1a2b3c-1.part'] },
+  { what: 'a temp file name, other case, as a folder', input: '.UPLOAD-RECV-x/y', expected: ['_.UPLOAD-RECV-x', 'y'] },
   { what: 'CONSOLE is not a device', input: 'CONSOLE.txt', expected: ['CONSOLE.txt'] },
   { what: 'nullable.txt is not a device', input: 'nullable.txt', expected: ['nullable.txt'] },
   { what: 'a device name inside a word', input: 'my-con.txt', expected: ['my-con.txt'] },
