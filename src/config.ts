@@ -95,6 +95,11 @@ export function parseConfig(raw: RawOptions): Config {
   }
   const host = raw.host ?? '0.0.0.0'
   if (host.trim() === '') throw new UsageError('--host: the address must not be empty')
+  // Stored paths go to stdout one per line, and the folder to the terminal: a line break or an
+  // escape in it would break both (SPEC §2).
+  if (raw.dir !== undefined && /[\u0000-\u0008\u000a-\u001f\u007f]/.test(raw.dir)) {
+    throw new UsageError('--dir: the path contains a control character (a line break?); choose another folder')
+  }
   return Object.freeze({
     port: parsePort(raw.port ?? '4000'),
     host,

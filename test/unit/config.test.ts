@@ -138,6 +138,17 @@ describe('--max-file-size', () => {
   )
 })
 
+describe('--dir', () => {
+  it.each(['in\nx', 'in\rx', 'a\u001b[31m', 'nul\u0000'])('%j (a control character) is a usage error', (dir) => {
+    expect(usageError(() => parseConfig({ dir })).message).toMatch(/^--dir: the path contains a control character/)
+  })
+
+  it('any other name is passed through (made and checked at start-up)', () => {
+    expect(parseConfig({ dir: 'in 2/é/😀' }).dir).toBe('in 2/é/😀')
+    expect(parseConfig({ dir: 'a\tb' }).dir).toBe('a\tb')
+  })
+})
+
 describe('--max-files', () => {
   it.each([
     ['1', 1],
