@@ -70,8 +70,9 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
       ? toHttpError(cause)
       : new HttpError('MULTIPART_MALFORMED', `Malformed multipart body: ${(cause as Error).message}.`)
   }
-  /** Files admitted so far (--max-files). */
+  /** Files admitted so far (--max-files), counting nameless parts until they turn out empty. */
   let counted = 0
+  const nameless: Readable[] = []
   /** The file the failure is about, if it is about one (a browser's answer page names it). */
   let failedName: string | null = null
   const fail = (err: unknown, name: string | null = null) => {
@@ -104,23 +105,34 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
     // A part over a limit or of a refused type fails the request while busboy is still on it,
     // not once the store gets to it: later parts of the same read are then not stored, and the
     // answer names this failure rather than one found after it.
-    // A part with no name is counted (and judged) only once it has a byte: an empty one is a
-    // browser's file input with nothing picked, which is skipped (storePart).
-    const admit = (): HttpError | null => (++counted > config.maxFiles ? tooManyFiles(config.maxFiles) : refusal(ctx, file))
-    if (file.originalName !== '') {
-      const refused = admit()
-      if (refused) {
-        // Refused before the store hears of it: its failed line and event are told here.
-        reportRefused(ctx, file.client, file.segments, refused)
-        fail(refused, shown)
-        stream.resume()
-        return
+    // --max-files counts files, and a part with no name and no bytes is a browser's file input
+    // with nothing picked (skipped, storePart), not a file. busboy has ended every earlier part
+    // by now, so those that turned out empty give their place back before this one is counted.
+    for (let i = nameless.length - 1; i >= 0; i--) {
+      if (endedEmpty(nameless[i]!)) {
+        nameless.splice(i, 1)
+        counted--
       }
     }
+    const refused = ++counted > config.maxFiles ? tooManyFiles(config.maxFiles) : file.originalName !== '' ? refusal(ctx, file) : null
+    if (refused) {
+      // Refused before the store hears of it: its failed line and event are told here.
+      reportRefused(ctx, file.client, file.segments, refused)
+      fail(refused, shown)
+      stream.resume()
+      return
+    }
     stream.once('limit', () => fail(fileTooLarge(config.maxFileSize), shown))
+    // A nameless part's type is judged once it is known to have a byte (storePart).
+    if (file.originalName === '') nameless.push(stream)
+    const late = () => {
+      const at = nameless.indexOf(stream)
+      if (at !== -1) nameless.splice(at, 1)
+      return refusal(ctx, file)
+    }
     const index = results.push(null) - 1
     saves.push(
-      storePart(ctx, stream, file, file.originalName === '' ? admit : null).then(
+      storePart(ctx, stream, file, file.originalName === '' ? late : null).then(
         (answer) => void (results[index] = answer),
         (err) => fail(err, shown),
       ),
@@ -195,8 +207,17 @@ function describePart(
   }
 }
 
+/** A part busboy has ended without a byte (read by nobody yet: storePart waits to see). */
+function endedEmpty(part: Readable): boolean {
+  const state = (part as Readable & { _readableState?: { ended?: boolean; length?: number } })._readableState
+  return state?.ended === true && state.length === 0 && !hadBytes.has(part)
+}
+
+/** Nameless parts known to have had a byte (storePart's isEmpty may have read it already). */
+const hadBytes = new WeakSet<Readable>()
+
 function tooManyFiles(max: number): HttpError {
-  return new HttpError('TOO_MANY_FILES', `At most ${max} files per upload.`)
+  return new HttpError('TOO_MANY_FILES', `At most ${max} file${max === 1 ? '' : 's'} per upload.`)
 }
 
 /**
@@ -211,6 +232,7 @@ async function storePart(
 ): Promise<FileAnswer | null> {
   if (admit !== null) {
     if (await isEmpty(stream)) return null
+    hadBytes.add(stream)
     const refused = admit()
     if (refused) {
       reportRefused(ctx, file.client, file.segments, refused)

@@ -145,8 +145,13 @@ export class Connection {
   shutdown(): void {
     this.shuttingDown = true
     this.shutdownAt = Date.now()
-    // end(), not destroy(): an answer just written may still be in the socket's buffer.
-    if (this.idle) this.finish()
+    // Idle: no request in hand and nothing unread from the client. With our last answer out of
+    // our buffer too, closing at once loses nothing (and a client that neither reads nor closes,
+    // a connection pool, does not hold the exit for the linger); otherwise end() and linger.
+    if (this.idle) {
+      if (this.socket.writableLength === 0) this.close()
+      else this.finish()
+    }
     // A head still arriving gets a moment to complete (and be told 503), not the whole --timeout.
     else if (this.state === State.Head) this.schedule()
   }
@@ -353,7 +358,8 @@ export class Connection {
     if (this.responded || this.state === State.Closed || this.socket.destroyed) return
     this.responded = true
     const bodyUnread = this.state === State.Body
-    const close = bodyUnread || !this.keepAlive || this.shuttingDown || this.peerEnded
+    // A client that half-closed still gets answers to the requests it sent in full (pipelined).
+    const close = bodyUnread || !this.keepAlive || this.shuttingDown || (this.peerEnded && this.leftover === null)
     const all: Record<string, string> = { Date: httpDate(), ...headers }
     const data = payload === undefined ? Buffer.alloc(0) : typeof payload === 'string' ? Buffer.from(payload) : payload
     if (statusHasBody(status)) all['Content-Length'] = String(data.length)
@@ -397,7 +403,9 @@ export class Connection {
     this.phaseStart = Date.now()
     this.schedule()
     if (this.leftover === null) {
-      this.socket.resume()
+      // The client half-closed behind this request: nothing more will come.
+      if (this.peerEnded) this.finish()
+      else this.socket.resume()
       return
     }
     // A pipelined request waits for a turn of the event loop, so one client's burst of small
@@ -411,6 +419,11 @@ export class Connection {
       this.leftover = null
       this.headStart = Date.now()
       this.process(rest, 0)
+      // A half-close behind the pipelined bytes: what they hold in full is answered, a part is not.
+      if (this.peerEnded && this.leftover === null) {
+        if (this.state === State.Head) return this.parser.started ? this.close() : this.finish()
+        if (this.state === State.Body) return this.failBody(new HttpError('BODY_INCOMPLETE', 'The request body is shorter than announced.'))
+      }
       if (this.state === State.Head || (this.state === State.Body && !this.bodyPaused)) this.socket.resume()
     }
     if (this.socket.writableNeedDrain) this.socket.once('drain', () => setImmediate(go))
@@ -442,7 +455,7 @@ export class Connection {
     // RFC 9112 §9.6: a half-close does not cancel the request in hand; it does end a short body.
     if (this.state === State.Body) {
       this.failBody(new HttpError('BODY_INCOMPLETE', 'The request body is shorter than announced.'))
-    } else if (this.state === State.Head) {
+    } else if (this.state === State.Head && this.leftover === null) {
       if (this.parser.started) this.close()
       else this.finish()
     } else if (this.state === State.Drain) {

@@ -620,6 +620,21 @@ describe('pipelining without reading, and bursts of pipelined uploads', () => {
     await eventually(() => count === N, 20_000, `${N} answers`)
   })
 
+  it('10 pipelined uploads and a half-close straight behind them: all 10 answered and stored', async () => {
+    cli = await startCli([])
+    const c = cli
+    const sock = await connect(c.port)
+    let text = ''
+    sock.on('data', (d: Buffer) => (text += d.toString('latin1')))
+    const closed = new Promise<void>((r) => sock.on('close', () => r()))
+    let reqs = ''
+    for (let i = 0; i < 10; i++) reqs += `PUT /fin-${i}.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\n${i}${i}${i}`
+    sock.end(reqs)
+    await withTimeout(closed, 10_000, 'the server closes after the last answer')
+    expect(statuses(text)).toEqual(Array(10).fill(201))
+    await eventually(() => c.events.filter((e) => e.event === 'stored').length === 10, 5_000, '10 stored events')
+  })
+
   it('one client\'s burst of 2,000 pipelined uploads does not hold off another client', async () => {
     cli = await startCli([])
     const c = cli
@@ -728,6 +743,27 @@ describe('graceful shutdown', () => {
       3_000,
       'probe',
     )
+
+  it('SIGTERM with an idle kept-alive client that neither reads nor closes (a pool): exit at once, closed last', async () => {
+    cli = await startCli([])
+    const c = cli
+    const sock = net.connect({ host: '127.0.0.1', port: c.port })
+    sock.on('error', () => {})
+    await withTimeout(new Promise((r) => sock.once('connect', r)), 5_000, 'connect')
+    try {
+      sock.write('GET /favicon.ico HTTP/1.1\r\nHost: x\r\n\r\n')
+      await sleep(200)
+      // From here on it reads nothing and never closes (the answer sits in its buffer).
+      sock.pause()
+      const started = Date.now()
+      c.proc.kill('SIGTERM')
+      expect(await withTimeout(c.exited, 5_000, 'exit')).toBe(0)
+      expect(Date.now() - started).toBeLessThan(1_500)
+      expect(c.events.at(-1)).toEqual({ event: 'closed', files: 0, bytes: 0 })
+    } finally {
+      sock.destroy()
+    }
+  })
 
   it('SIGTERM closes idle kept-alive connections at once and exits 0 without waiting for them', async () => {
     cli = await startCli([])

@@ -614,6 +614,23 @@ describe('limits and filters', () => {
     expect(c.events.some((e) => e.event === 'failed')).toBe(false)
   })
 
+  it('--max-files 1: a nameless part with bytes is the one file; the named one after it is refused, whatever its size', async () => {
+    for (const size of [10, 70_000]) {
+      const c = await cli(['--max-files', '1'])
+      const { body, contentType } = multipartBody([
+        { rawFilename: '', contentType: 'text/plain', data: 'xyz' },
+        { filename: 'a.bin', data: Buffer.alloc(size, 7) },
+      ])
+      const res = await rawUpload(c, httpRequest('POST', '/', { 'Content-Type': contentType, 'Content-Length': String(body.length) }, body))
+      expect(res.status, `a.bin of ${size} B`).toBe(413)
+      const answer = res.json() as { error: { code: string }; files: Answer[] }
+      expect(answer.error.code).toBe('TOO_MANY_FILES')
+      expect(answer.files.map((f) => f.size)).toEqual([3])
+      await c.waitForEvent((e) => e.event === 'failed' && e.name === 'a.bin' && e.code === 'TOO_MANY_FILES')
+      expect(c.events.filter((e) => e.event === 'failed')).toHaveLength(1)
+    }
+  })
+
   it('the first failing part ends a multipart request, however the bytes are cut: later parts are not stored, the answer names that failure', async () => {
     const c = await cli(['--max-file-size', '10', '--max-files', '2', '--allow', '.txt'])
     const send = (parts: Part[]) => {
