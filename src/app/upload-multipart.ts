@@ -182,7 +182,12 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
 
 /** busboy has pushed the part's last byte (its end), whether or not the store has read it yet. */
 function receivedWhole(part: Readable): boolean {
-  return part.readableEnded || (part as Readable & { _readableState?: { ended?: boolean } })._readableState?.ended === true
+  return part.readableEnded || internals(part)?.ended === true
+}
+
+/** What busboy has pushed into a part, whether or not anyone has read it (Node's own bookkeeping). */
+function internals(part: Readable): { ended?: boolean; length?: number } | undefined {
+  return (part as Readable & { _readableState?: { ended?: boolean; length?: number } })._readableState
 }
 
 function describePart(
@@ -207,14 +212,14 @@ function describePart(
   }
 }
 
-/** A part busboy has ended without a byte (read by nobody yet: storePart waits to see). */
+/**
+ * A nameless part busboy has ended without a byte. Only parts nobody has read from are asked:
+ * once storePart has seen a byte (and put it back), the part has left the list (`late`).
+ */
 function endedEmpty(part: Readable): boolean {
-  const state = (part as Readable & { _readableState?: { ended?: boolean; length?: number } })._readableState
-  return state?.ended === true && state.length === 0 && !hadBytes.has(part)
+  const state = internals(part)
+  return state?.ended === true && state.length === 0
 }
-
-/** Nameless parts known to have had a byte (storePart's isEmpty may have read it already). */
-const hadBytes = new WeakSet<Readable>()
 
 function tooManyFiles(max: number): HttpError {
   return new HttpError('TOO_MANY_FILES', `At most ${max} file${max === 1 ? '' : 's'} per upload.`)
@@ -232,7 +237,6 @@ async function storePart(
 ): Promise<FileAnswer | null> {
   if (admit !== null) {
     if (await isEmpty(stream)) return null
-    hadBytes.add(stream)
     const refused = admit()
     if (refused) {
       reportRefused(ctx, file.client, file.segments, refused)

@@ -1,6 +1,9 @@
 // Linux NAME_MAX (ext4, XFS, Btrfs) counts bytes, not characters.
 export const NAME_MAX_BYTES = 255
 
+/** Every temp file's name starts so (store.ts); a client's name never may (sanitize.ts). */
+export const TEMP_PREFIX = '.upload-recv-'
+
 // An extension longer than this is more likely part of the name ("notes.from the meeting
 // with …"), so cutting may eat into it rather than leave almost nothing of the stem.
 const SHORT_EXT_BYTES = 16

@@ -1,4 +1,4 @@
-import { fitName } from './names.js'
+import { TEMP_PREFIX, fitName } from './names.js'
 
 // SPEC §4: C0, DEL, C1, line/paragraph separators, bidi embeddings/overrides/isolates
 // (display spoofing: "photo\u202Egpj.exe"), and what Windows forbids in names.
@@ -32,7 +32,7 @@ function sanitizeSegment(raw: string): string {
   let segment = stripTrailing(fitName(stripTrailing(cleaned)))
   // Our temp files' names are ours: a client's `.upload-recv-….part` could otherwise name (and,
   // with --overwrite, replace) another upload's temp file.
-  if (isDeviceName(segment) || /^\.upload-recv-/i.test(segment)) segment = stripTrailing(fitName(`_${segment}`))
+  if (isDeviceName(segment) || segment.toLowerCase().startsWith(TEMP_PREFIX)) segment = stripTrailing(fitName(`_${segment}`))
   return segment
 }
 

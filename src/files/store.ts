@@ -15,7 +15,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
 import { HttpError, toHttpError } from '../errors.js'
-import { candidateName } from './names.js'
+import { TEMP_PREFIX, candidateName } from './names.js'
 import { streamToFd, writeAllSync } from './file-sink.js'
 import { fileTooLarge } from './sink.js'
 
@@ -40,7 +40,6 @@ export interface Store {
   removeTemps(): void
 }
 
-const TEMP_PREFIX = '.upload-recv-'
 const TEMP_SUFFIX = '.part'
 // Every file we create: never opens an existing file, nor follows a symlink planted under the name.
 const CREATE_NEW = constants.O_CREAT | constants.O_EXCL
@@ -266,13 +265,13 @@ async function discard(tmp: string, fd: number | null): Promise<void> {
   // unlink, not rm: rm lstat()s first, one more round trip per file for nothing.
   // Never throws: a temp name that could not be removed must not fail a stored file; it is
   // recognisable by its `.upload-recv-*.part` name.
-  const gone = await fs.unlink(tmp).then(
-    () => true,
-    (err: NodeJS.ErrnoException) => err.code !== 'ENOENT',
+  const missing = await fs.unlink(tmp).then(
+    () => false,
+    (err: NodeJS.ErrnoException) => err.code === 'ENOENT',
   )
   // Not there: renamed away with its folder while it was written (or already published by a
   // rename). Linux still knows where the descriptor's file is now; a temp file is ours to remove.
-  if (!gone && fd !== null) {
+  if (missing && fd !== null) {
     const now = await fs.readlink(`/proc/self/fd/${fd}`).catch(() => null)
     if (now !== null && path.basename(now) === path.basename(tmp)) await fs.unlink(now).catch(() => {})
   }
