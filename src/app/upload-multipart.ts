@@ -114,7 +114,10 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
         counted--
       }
     }
-    const refused = ++counted > config.maxFiles ? tooManyFiles(config.maxFiles) : file.originalName !== '' ? refusal(ctx, file) : null
+    // A nameless part past the limit may still be an empty input: judged, like its type, once it
+    // is known to have a byte.
+    const over = ++counted > config.maxFiles
+    const refused = file.originalName === '' ? null : over ? tooManyFiles(config.maxFiles) : refusal(ctx, file)
     if (refused) {
       // Refused before the store hears of it: its failed line and event are told here.
       reportRefused(ctx, file.client, file.segments, refused)
@@ -128,7 +131,7 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
     const late = () => {
       const at = nameless.indexOf(stream)
       if (at !== -1) nameless.splice(at, 1)
-      return refusal(ctx, file)
+      return over ? tooManyFiles(config.maxFiles) : refusal(ctx, file)
     }
     const index = results.push(null) - 1
     saves.push(

@@ -1,6 +1,9 @@
 // Linux NAME_MAX (ext4, XFS, Btrfs) counts bytes, not characters.
 export const NAME_MAX_BYTES = 255
 
+/** Linux PATH_MAX (4096) counts the terminating NUL: a path handed to the kernel has at most 4095 bytes. */
+export const PATH_MAX_BYTES = 4095
+
 /** Every temp file's name starts so (store.ts); a client's name never may (sanitize.ts). */
 export const TEMP_PREFIX = '.upload-recv-'
 
@@ -57,4 +60,23 @@ export function fitName(name: string, infix = ''): string {
 /** The n-th name to try when `base` is taken: `a.txt`, `a (1).txt`, `a (2).txt` … */
 export function candidateName(base: string, n: number): string {
   return n === 0 ? base : fitName(base, ` (${n})`)
+}
+
+/**
+ * `segments` under a root of `rootBytes` bytes whose last segment may grow to `lastBytes`: a name
+ * too deep for the file system's path limit goes into the deepest of its folders that fits, since
+ * a name is made safe, never refused (SPEC §4). Null if not even the root's own level fits.
+ */
+export function fitDepth(rootBytes: number, segments: readonly string[], lastBytes: number): readonly string[] | null {
+  const folders = segments.length - 1
+  let total = rootBytes + 1 + lastBytes
+  if (total > PATH_MAX_BYTES) return null
+  let keep = 0
+  while (keep < folders) {
+    const next = total + utf8Length(segments[keep]!) + 1
+    if (next > PATH_MAX_BYTES) break
+    total = next
+    keep++
+  }
+  return keep === folders ? segments : [...segments.slice(0, keep), segments[folders]!]
 }

@@ -15,7 +15,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
 import { HttpError, toHttpError } from '../errors.js'
-import { TEMP_PREFIX, candidateName } from './names.js'
+import { NAME_MAX_BYTES, TEMP_PREFIX, candidateName, fitDepth, utf8Length } from './names.js'
 import { streamToFd, writeAllSync } from './file-sink.js'
 import { fileTooLarge } from './sink.js'
 
@@ -48,11 +48,14 @@ const MAX_CANDIDATES = 10_000
 
 export function createStore(opts: StoreOptions): Store {
   const temps = new Set<string>()
+  const rootBytes = utf8Length(opts.root)
 
-  async function save(source: Readable, segments: readonly string[], onProgress?: (n: number) => void) {
+  async function save(source: Readable, requested: readonly string[], onProgress?: (n: number) => void) {
     let tmp: string | null = null
     let fd: number | null = null
     try {
+      // Past PATH_MAX the kernel says ENAMETOOLONG; a root that long is left to say so.
+      const segments = fitDepth(rootBytes, requested, longestLast(requested[requested.length - 1]!)) ?? requested
       const folder = segments.slice(0, -1)
       const dir = await ensureDir(opts.root, folder)
       const base = segments[segments.length - 1]!
@@ -257,7 +260,18 @@ function inDir(dir: string, name: string): string {
 const RUN_ID = randomBytes(6).toString('hex')
 let tempCounter = 0
 function tempName(): string {
-  return `${TEMP_PREFIX}${RUN_ID}-${(++tempCounter).toString(36)}${TEMP_SUFFIX}`
+  return tempNameOf(++tempCounter)
+}
+
+function tempNameOf(n: number): string {
+  return `${TEMP_PREFIX}${RUN_ID}-${n.toString(36)}${TEMP_SUFFIX}`
+}
+
+const TEMP_NAME_BYTES = tempNameOf(Number.MAX_SAFE_INTEGER).length
+
+/** The longest name `base` can take in its folder: as a temp file, or with a collision's ` (n)`. */
+function longestLast(base: string): number {
+  return Math.max(TEMP_NAME_BYTES, Math.min(NAME_MAX_BYTES, utf8Length(base) + ` (${MAX_CANDIDATES})`.length))
 }
 
 /** Closes the temp file's descriptor and removes its name (gone already after a rename). */

@@ -212,6 +212,27 @@ describe('hostile names', () => {
 })
 
 describe('symlinks inside --dir are never followed', () => {
+  it('a name too deep for PATH_MAX is stored in the deepest of its folders that fits, not refused', async () => {
+    const { cli, dir } = await env()
+    const deep = Array.from({ length: 20 }, (_, i) => `d${String(i).padStart(2, '0')}`.padEnd(247, 'x'))
+    const check = (answer: Answer, base: string, data: string) => {
+      expect(answer.name.split('/').at(-1)).toBe(base)
+      const onDisk = path.join(dir, answer.name)
+      expect(readFileSync(onDisk, 'utf8')).toBe(data)
+      expect(Buffer.byteLength(onDisk)).toBeLessThan(4096)
+      const folders = answer.name.split('/').slice(0, -1)
+      expect(folders).toEqual(deep.slice(0, folders.length))
+      expect(folders.length).toBeGreaterThan(10)
+    }
+    const put = await send(cli, putRequest('/' + deep.join('/') + '/f.txt', 'raw'))
+    expect(put.status).toBe(201)
+    check((put.json() as { files: Answer[] }).files[0]!, 'f.txt', 'raw')
+    const form = await send(cli, multipartRequest('/', [{ filename: deep.join('/') + '/g.txt', data: 'form' }]))
+    expect(form.status).toBe(201)
+    check((form.json() as { files: Answer[] }).files[0]!, 'g.txt', 'form')
+    expect(tempFiles(dir)).toEqual([])
+  })
+
   it('a folder symlink pointing outside: PUT and multipart through it are 409 CONFLICT', async () => {
     const e = await env([], (parent, dir) => {
       mkdirSync(path.join(parent, 'outside'))

@@ -614,6 +614,33 @@ describe('limits and filters', () => {
     expect(c.events.some((e) => e.event === 'failed')).toBe(false)
   })
 
+  it('--max-files 1: an empty file input after the one file picked is still no file (201, no failed event)', async () => {
+    const c = await cli(['--max-files', '1'])
+    const { body, contentType } = multipartBody([
+      { filename: 'picked.txt', contentType: 'text/plain', data: 'picked' },
+      { field: 'nothing', rawFilename: '', data: '' },
+    ])
+    const res = await rawUpload(c, httpRequest('POST', '/', { 'Content-Type': contentType, 'Content-Length': String(body.length) }, body))
+    expect(res.status).toBe(201)
+    await expectStored(c, (res.json() as { files: Answer[] }).files[0], { name: 'picked.txt', originalName: 'picked.txt', mimeType: 'text/plain', data: 'picked' })
+    expect(c.events.some((e) => e.event === 'failed')).toBe(false)
+  })
+
+  it('--max-files 1: a nameless part with bytes after the one file is a second file, refused (413)', async () => {
+    const c = await cli(['--max-files', '1'])
+    const { body, contentType } = multipartBody([
+      { filename: 'picked.txt', contentType: 'text/plain', data: 'picked' },
+      { rawFilename: '', contentType: 'text/plain', data: 'xyz' },
+    ])
+    const res = await rawUpload(c, httpRequest('POST', '/', { 'Content-Type': contentType, 'Content-Length': String(body.length) }, body))
+    expect(res.status).toBe(413)
+    const answer = res.json() as { error: { code: string }; files: Answer[] }
+    expect(answer.error.code).toBe('TOO_MANY_FILES')
+    expect(answer.files.map((f) => f.name)).toEqual(['picked.txt'])
+    await c.waitForEvent((e) => e.event === 'failed' && e.code === 'TOO_MANY_FILES')
+    expect(files(c.dir)).toEqual(['picked.txt'])
+  })
+
   it('--max-files 1: a nameless part with bytes is the one file; the named one after it is refused, whatever its size', async () => {
     for (const size of [10, 70_000]) {
       const c = await cli(['--max-files', '1'])

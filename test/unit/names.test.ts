@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest'
-import { candidateName, cutToBytes, fitName, splitExtension } from '../../src/files/names.js'
+import { PATH_MAX_BYTES, candidateName, cutToBytes, fitDepth, fitName, splitExtension } from '../../src/files/names.js'
 
 const bytes = (s: string) => Buffer.byteLength(s, 'utf8')
 
@@ -110,5 +110,44 @@ describe('fitName', () => {
     { what: 'cuts a 17-byte extension', name: `${'a'.repeat(300)}.${'e'.repeat(16)}`, expected: 'a'.repeat(255) },
   ])('$what', ({ name, expected }) => {
     expect(fitName(name)).toBe(expected)
+  })
+})
+
+describe('fitDepth', () => {
+  const deep = Array.from({ length: 20 }, (_, i) => `d${i}`.padEnd(250, 'x'))
+  const pathBytes = (root: number, segs: readonly string[], last: number) =>
+    root + segs.slice(0, -1).reduce((n, s) => n + bytes(s) + 1, 0) + 1 + last
+
+  it('leaves a path that fits alone', () => {
+    const segs = ['a', 'b', 'c.txt']
+    expect(fitDepth(20, segs, 255)).toBe(segs)
+  })
+
+  it('a path exactly at the limit fits; one byte more loses the deepest folder', () => {
+    const segs = [...deep.slice(0, 14), 'f.txt']
+    const root = PATH_MAX_BYTES - pathBytes(0, segs, 255)
+    expect(fitDepth(root, segs, 255)).toBe(segs)
+    expect(fitDepth(root + 1, segs, 255)).toEqual([...deep.slice(0, 13), 'f.txt'])
+  })
+
+  it('keeps the leading folders that fit and the file name, within PATH_MAX', () => {
+    const segs = [...deep, 'f.txt']
+    const fitted = fitDepth(30, segs, 255)!
+    expect(fitted.at(-1)).toBe('f.txt')
+    expect(fitted.slice(0, -1)).toEqual(deep.slice(0, fitted.length - 1))
+    expect(pathBytes(30, fitted, 255)).toBeLessThanOrEqual(PATH_MAX_BYTES)
+    // One more folder would not have fitted.
+    expect(pathBytes(30, [...deep.slice(0, fitted.length), 'f.txt'], 255)).toBeGreaterThan(PATH_MAX_BYTES)
+  })
+
+  it('counts UTF-8 bytes, not characters', () => {
+    const wide = Array.from({ length: 20 }, () => 'é'.repeat(120)) // 240 bytes each
+    const fitted = fitDepth(10, [...wide, 'f'], 255)!
+    expect(pathBytes(10, fitted, 255)).toBeLessThanOrEqual(PATH_MAX_BYTES)
+    expect(fitted.length - 1).toBe(Math.floor((PATH_MAX_BYTES - 10 - 1 - 255) / 241))
+  })
+
+  it('null when not even a file directly in the root fits', () => {
+    expect(fitDepth(PATH_MAX_BYTES - 100, ['a', 'f'], 255)).toBeNull()
   })
 })
