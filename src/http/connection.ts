@@ -196,7 +196,7 @@ export class Connection {
         try {
           result = this.parser.push(buf, pos)
         } catch (err) {
-          this.protocolError(toHttpError(err), null)
+          this.protocolError(toHttpError(err), this.parser.salvaged)
           return
         }
         if (result === null) return

@@ -19,14 +19,18 @@ export interface HeadResult {
 }
 
 const EMPTY = Buffer.alloc(0)
-// Method and version around the target: `METHOD SP target SP HTTP/1.1` leaves room for a long method.
-const REQUEST_LINE_SLACK = 64
+const CRLF = Buffer.from('\r\n')
 
 export class HeadParser {
   private pending: Buffer = EMPTY
   /** Where the LF scan of `pending` resumes, so a trickled head is scanned once, not quadratically. */
   private scanned = 0
   private firstLineSeen = false
+  /** An unfinished request line: where its scan resumes, where its target began (-1: in the method). */
+  private lineScan = 0
+  private targetStart = -1
+  /** What could be read of the last head that failed (see salvage). */
+  private failed: RequestHead | null = null
 
   constructor(private readonly limits: HeadLimits) {}
 
@@ -39,6 +43,13 @@ export class HeadParser {
     this.pending = EMPTY
     this.scanned = 0
     this.firstLineSeen = false
+    this.lineScan = 0
+    this.targetStart = -1
+  }
+
+  /** After push threw: the method and Accept of the head it failed on, if they could be read. */
+  get salvaged(): RequestHead | null {
+    return this.failed
   }
 
   /**
@@ -65,22 +76,52 @@ export class HeadParser {
     const data = this.pending.length === 0 ? buf.subarray(pos, pos + take) : Buffer.concat([this.pending, buf.subarray(pos, pos + take)])
     const offset = this.pending.length
 
-    const end = this.findEnd(data)
-    if (end === -1) {
-      if (!this.firstLineSeen && data.length > this.limits.maxTargetBytes + REQUEST_LINE_SLACK) {
-        throw new HttpError('URI_TOO_LONG', 'The request target is too long.')
+    let head: RequestHead
+    let end: number
+    try {
+      end = this.findEnd(data)
+      if (end === -1) {
+        if (!this.firstLineSeen) this.checkTarget(data)
+        if (data.length > this.limits.maxHeadBytes) {
+          throw new HttpError('HEADERS_TOO_LARGE', 'The request header section is too large.')
+        }
+        // Socket buffers may be large slabs: keep a copy of just the partial head.
+        this.pending = Buffer.from(data)
+        return null
       }
-      if (data.length > this.limits.maxHeadBytes) {
-        throw new HttpError('HEADERS_TOO_LARGE', 'The request header section is too large.')
-      }
-      // Socket buffers may be large slabs: keep a copy of just the partial head.
-      this.pending = Buffer.from(data)
-      return null
+      head = this.parse(data.subarray(0, end))
+    } catch (err) {
+      this.failed = salvage(data)
+      throw err
     }
-    const head = this.parse(data.subarray(0, end))
     const consumedHere = end - offset
     this.reset()
     return { head, end: pos + consumedHere }
+  }
+
+  /**
+   * An unfinished request line is 414 as soon as its target is over the limit, and only then: the
+   * answer must not depend on where TCP cut the line (a long method or version is judged, like
+   * any head, once the line is complete or the head over its limit). Resumes where it stopped.
+   */
+  private checkTarget(data: Buffer): void {
+    let i = this.lineScan
+    if (i === Infinity) return
+    if (this.targetStart === -1) {
+      while (i < data.length && TCHAR[data[i]!] === 1) i++
+      this.lineScan = i
+      if (i === data.length) return
+      // Not `method SP`: no target to measure; the complete line gets its 400.
+      if (i === 0 || data[i] !== SP) {
+        this.lineScan = Infinity
+        return
+      }
+      this.targetStart = i = i + 1
+    }
+    while (i < data.length && TARGET_BYTE[data[i]!] === 1) i++
+    if (i - this.targetStart > this.limits.maxTargetBytes) throw new HttpError('URI_TOO_LONG', 'The request target is too long.')
+    // The target has ended (or its scan was given up): nothing more to measure.
+    this.lineScan = i < data.length ? Infinity : i
   }
 
   /** Index just past the CRLFCRLF that ends the head, or -1. A bare LF anywhere is an error. */
@@ -192,4 +233,29 @@ function parseField(data: Buffer, start: number, end: number): Header {
     if (FIELD_BYTE[data[j]!] !== 1) throw new HttpError('BAD_REQUEST', `Invalid byte in the ${name} header.`)
   }
   return [name, data.toString('latin1', i, valueEnd)]
+}
+
+/**
+ * The method and any well-formed Accept fields of a head that failed to parse, so its error is
+ * answered like any other: no body for a HEAD, HTML for a browser. Null without a method.
+ */
+function salvage(data: Buffer): RequestHead | null {
+  let i = 0
+  while (i < data.length && TCHAR[data[i]!] === 1) i++
+  if (i === 0 || data[i] !== SP) return null
+  const method = data.toString('latin1', 0, i)
+  const headers: Header[] = []
+  let pos = data.indexOf(CRLF)
+  while (pos !== -1) {
+    const start = pos + 2
+    pos = data.indexOf(CRLF, start)
+    if (pos === -1 || pos === start) break
+    try {
+      const field = parseField(data, start, pos)
+      if (field[0] === 'accept') headers.push(field)
+    } catch {
+      // A malformed line is skipped: only Accept is wanted.
+    }
+  }
+  return { method, target: '', path: '', query: '', versionMinor: 1, headers }
 }

@@ -72,6 +72,10 @@ const ROWS: Row[] = [
   { what: 'http/1.1 (lowercase)', request: r('GET / http/1.1', H), status: 400, close: 'closed' },
   { what: 'target over 8 KiB', request: r(`GET /${'a'.repeat(8 * 1024)} HTTP/1.1`, H), status: 414, close: 'closed' },
   { what: 'target of 64 KiB, no end in sight', request: `GET /${'a'.repeat(64 * 1024)}`, status: 414, close: 'closed' },
+  // The same bytes get the same answer wherever TCP cuts them: a long method or version is no long target.
+  { what: 'a 9,000-byte method, cut after it', request: ['A'.repeat(9000), ` / HTTP/1.1\r\n${H}\r\n\r\n`], gapMs: 50, status: 405, close: 'kept' },
+  { what: 'a 9,000-byte version, cut before its CRLF', request: [`GET / ${'H'.repeat(9000)}`, `\r\n${H}\r\n\r\n`], gapMs: 50, status: 400, close: 'closed' },
+  { what: 'a 20,000-byte method', request: r(`${'A'.repeat(20_000)} / HTTP/1.1`, H), status: 431, close: 'closed' },
   { what: 'head over 16 KiB', request: r('GET / HTTP/1.1', H, ...Array.from({ length: 20 }, (_, i) => `X-Pad-${i}: ${'p'.repeat(900)}`)), status: 431, close: 'closed' },
   { what: '101 header fields', request: r('GET / HTTP/1.1', H, ...Array.from({ length: 100 }, (_, i) => `X-F${i}: ${i}`)), status: 431, close: 'closed' },
   { what: 'non-ASCII byte in the target', request: r('GET /caf\xe9 HTTP/1.1', H), status: 400, close: 'closed' },
@@ -211,6 +215,19 @@ describe('hostile requests', () => {
       row.check?.(res)
     })
   }
+
+  it('a head that fails to parse is still answered as its method and Accept ask: no body for HEAD, HTML for a browser', async () => {
+    const head = await rawRequest(cli.port, [r('HEAD / HTTP/1.2', H)], { ms: 3_000 })
+    expect(statuses(head.text)).toEqual([505])
+    expect(head.text.endsWith('\r\n\r\n'), head.text).toBe(true)
+    const folded = await rawRequest(cli.port, [r('GET / HTTP/1.1', H, 'Accept: text/html', 'X-A: a', ' folded')], { ms: 3_000 })
+    expect(statuses(folded.text)).toEqual([400])
+    expect(folded.text).toMatch(/\r\nContent-Type: text\/html/i)
+    const many = Array.from({ length: 100 }, (_, i) => `X-F${i}: ${i}`)
+    const tooMany = await rawRequest(cli.port, [r('GET / HTTP/1.1', H, 'Accept: text/html', ...many)], { ms: 3_000 })
+    expect(statuses(tooMany.text)).toEqual([431])
+    expect(tooMany.text).toMatch(/\r\nContent-Type: text\/html/i)
+  })
 
   it('the rows left exactly one file on disk: no short body, no temp file', async () => {
     // Temp files go once the connection is gone; give the cleanup a bounded moment.

@@ -454,12 +454,42 @@ describe('head parser limits', () => {
       ['GET / HTTP/1.1\r\nHost: a\r\nB: 1\r\nC: 2\r\n\r\n', null],
       ['GET / HTTP/1.1\r\nHost: a\r\nB: 1\r\nC: 2\r\nD: 3\r\n\r\n', 'HEADERS_TOO_LARGE'],
       [`GET / HTTP/1.1\r\nHost: a\r\nB: ${'x'.repeat(100)}\r\n\r\n`, 'HEADERS_TOO_LARGE'],
+      // A long method or version is not a long target: the line is judged whole, wherever it is cut.
+      [`${'A'.repeat(70)} / HTTP/1.1\r\nHost: a\r\n\r\n`, null],
+      [`${'M'.repeat(60)} /${'a'.repeat(15)} HTTP/1.0\r\n\r\n`, null],
+      [`GET / ${'H'.repeat(80)}\r\n\r\n`, 'BAD_REQUEST'],
+      [`GET /${'a'.repeat(16)} ${'H'.repeat(60)}\r\n\r\n`, 'URI_TOO_LONG'],
+      [`${'A'.repeat(120)} / HTTP/1.1\r\n\r\n`, 'HEADERS_TOO_LARGE'],
     ]
     for (const [text, code] of rows) {
       for (const s of allSplits(b(text))) {
         const got = drive(s.chunks, Infinity, small)
         expect(got.error, `${JSON.stringify(text)} ${s.label}`).toBe(code)
         expect(got.requests.length, `${JSON.stringify(text)} ${s.label}`).toBe(code === null ? 1 : 0)
+      }
+    }
+  })
+
+  it('a head that fails still gives its method and Accept, so its error is answered like any other', () => {
+    const cases: Array<[string, ErrorCode, string | null, string | null]> = [
+      ['HEAD / HTTP/1.2\r\nHost: a\r\n\r\n', 'VERSION_UNSUPPORTED', 'HEAD', null],
+      ['GET / HTTP/1.1\r\nHost: a\r\nAccept: text/html\r\nX: a\r\n b\r\n\r\n', 'BAD_REQUEST', 'GET', 'text/html'],
+      ['GET / HTTP/1.1\r\nX : y\r\naccept:  text/html;q=0.9 \r\n\r\n', 'BAD_REQUEST', 'GET', 'text/html;q=0.9'],
+      [`HEAD /${'a'.repeat(MAX_TARGET_BYTES + 1)} HTTP/1.1\r\n\r\n`, 'URI_TOO_LONG', 'HEAD', null],
+      ['G@T / HTTP/1.1\r\nAccept: text/html\r\n\r\n', 'BAD_REQUEST', null, null],
+    ]
+    for (const [text, code, method, accept] of cases) {
+      for (const s of [onePiece(b(text)), byteByByte(b(text))]) {
+        const parser = new HeadParser(LIMITS)
+        let thrown: unknown = null
+        try {
+          for (const c of s.chunks) parser.push(c, 0)
+        } catch (err) {
+          thrown = err
+        }
+        expect((thrown as HttpError).code, `${text} ${s.label}`).toBe(code)
+        expect(parser.salvaged?.method ?? null, text).toBe(method)
+        expect(parser.salvaged?.headers.find(([n]) => n === 'accept')?.[1] ?? null, text).toBe(accept)
       }
     }
   })
