@@ -159,6 +159,27 @@ export function installFastBoundarySearch(): boolean {
   return installed
 }
 
+/**
+ * busboy 1.x stops reading at the close delimiter only for later writes: the search goes on
+ * through the rest of the chunk in hand, so part-like text in the epilogue (`--B--` then two
+ * `--B` parts) starts a part that never ends, and busboy never closes, leaving the request
+ * unanswered and its temp file open. RFC 2046 §5.1.1: the epilogue is to be ignored. So the
+ * search of `bb` (a busboy multipart parser, just made) stops at its first match once the form
+ * is complete, through streamsearch's own `maxMatches`. False if busboy's shape is not the known one.
+ */
+export function stopAtCloseDelimiter(bb: object): boolean {
+  const owner = bb as { _bparser?: unknown; _complete?: unknown }
+  if (!(owner._bparser instanceof SBMH) || owner._complete !== false) return false
+  const search = owner._bparser as unknown as Search
+  const cb = search._cb
+  if (typeof cb !== 'function') return false
+  search._cb = (isMatch, data, start, end, isSafeData) => {
+    cb(isMatch, data, start, end, isSafeData)
+    if (owner._complete === true) search.maxMatches = 0
+  }
+  return true
+}
+
 /** The push busboy's searches use now (the test's check that the patch reached busboy's copy). */
 export function currentPush(): PushFn {
   return SBMH.prototype.push

@@ -23,14 +23,19 @@ function codePointBytes(ch: string): number {
   return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4
 }
 
-/** `archive.tar.gz` → [`archive`, `.tar.gz`], `.env` → [`.env`, ``]: a leading dot starts a name, not an extension. */
+/**
+ * `archive.tar.gz` → [`archive`, `.tar.gz`], `.env` → [`.env`, ``], `..cache` → [`..cache`, ``]:
+ * leading dots start a name, not an extension.
+ */
 export function splitExtension(name: string): [stem: string, ext: string] {
+  let lead = 0
+  while (name[lead] === '.') lead++
   for (const ext of COMPOUND_EXTS) {
     const at = name.length - ext.length
-    if (at > 0 && name.slice(at).toLowerCase() === ext) return [name.slice(0, at), name.slice(at)]
+    if (at > lead && name.slice(at).toLowerCase() === ext) return [name.slice(0, at), name.slice(at)]
   }
   const dot = name.lastIndexOf('.')
-  return dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, '']
+  return dot > lead ? [name.slice(0, dot), name.slice(dot)] : [name, '']
 }
 
 /** The longest prefix of `text` within `maxBytes` UTF-8 bytes that ends on a code point boundary. */

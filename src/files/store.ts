@@ -160,7 +160,10 @@ async function ensureDir(root: string, segments: readonly string[]): Promise<str
   // Belt and braces: the folder we are about to write in really is inside the root.
   const real = await fs.realpath(dir)
   const rel = path.relative(root, real)
-  if (rel.startsWith('..') || path.isAbsolute(rel)) throw new HttpError('CONFLICT', 'The target folder leaves --dir.')
+  // `..` itself or `../…`; a folder named `..cache` is inside.
+  if (rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) {
+    throw new HttpError('CONFLICT', 'The target folder leaves --dir.')
+  }
   return dir
 }
 

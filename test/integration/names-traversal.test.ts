@@ -212,6 +212,18 @@ describe('hostile names', () => {
 })
 
 describe('symlinks inside --dir are never followed', () => {
+  it('a folder whose name merely starts with `..` is an ordinary folder inside --dir', async () => {
+    const { cli, dir } = await env()
+    const put = await send(cli, putRequest('/..cache/a.txt', 'raw'))
+    expect(put.status).toBe(201)
+    expect((put.json() as { files: Answer[] }).files[0]!.name).toBe('..cache/a.txt')
+    const form = await send(cli, multipartRequest('/', [{ filename: '..x/b.txt', data: 'form' }]))
+    expect(form.status).toBe(201)
+    expect((form.json() as { files: Answer[] }).files[0]!.name).toBe('..x/b.txt')
+    expect(readFileSync(path.join(dir, '..cache', 'a.txt'), 'utf8')).toBe('raw')
+    expect(readFileSync(path.join(dir, '..x', 'b.txt'), 'utf8')).toBe('form')
+  })
+
   it('a name too deep for PATH_MAX is stored in the deepest of its folders that fits, not refused', async () => {
     const { cli, dir } = await env()
     const deep = Array.from({ length: 20 }, (_, i) => `d${String(i).padStart(2, '0')}`.padEnd(247, 'x'))

@@ -614,6 +614,24 @@ describe('limits and filters', () => {
     expect(c.events.some((e) => e.event === 'failed')).toBe(false)
   })
 
+  it('part-like text after the close delimiter is ignored: answered at once, no part started, no temp file', async () => {
+    const c = await cli(['--timeout', '30'])
+    const cd = (name: string) => `Content-Disposition: form-data; name="f"; filename="${name}"\r\n\r\n`
+    const post = (body: string) =>
+      httpRequest('POST', '/', { 'Content-Type': 'multipart/form-data; boundary=B', 'Content-Length': String(Buffer.byteLength(body)) }, body)
+    // busboy went on through the rest of the read and started a part it never ended: no answer, ever.
+    const started = Date.now()
+    const epilogue = await rawUpload(c, post(`--B\r\n${cd('one.txt')}hello\r\n--B--\r\n--B\r\n${cd('e1.txt')}x\r\n--B\r\n${cd('e2.bin')}${'y'.repeat(100)}`))
+    expect(epilogue.status).toBe(201)
+    expect((epilogue.json() as { files: Answer[] }).files.map((f) => f.name)).toEqual(['one.txt'])
+    const closeFirst = await rawUpload(c, post(`--B--\r\n--B\r\n${cd('f1.txt')}v\r\n--B\r\n${cd('f2.bin')}${'y'.repeat(200_000)}\r\n--B--\r\n`))
+    expect(closeFirst.status).toBe(400)
+    expect(closeFirst.json().error.code).toBe('NO_FILE')
+    expect(Date.now() - started).toBeLessThan(5_000)
+    expect(files(c.dir)).toEqual(['one.txt'])
+    noTemps(c)
+  })
+
   it('--max-files 1: an empty file input after the one file picked is still no file (201, no failed event)', async () => {
     const c = await cli(['--max-files', '1'])
     const { body, contentType } = multipartBody([

@@ -5,7 +5,7 @@ import busboy from 'busboy'
 import fc from 'fast-check'
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { currentPush, fastPush, installFastBoundarySearch, originalPush, searchWith } from '../../src/app/busboy-search.js'
+import { currentPush, fastPush, installFastBoundarySearch, originalPush, searchWith, stopAtCloseDelimiter } from '../../src/app/busboy-search.js'
 
 type Call = [isMatch: boolean, data: string | null, isSafeData: boolean]
 type Push = Parameters<typeof searchWith>[0]
@@ -96,6 +96,44 @@ describe('busboy boundary search with a native loop', () => {
     for (const size of [1, 7, 4096, 65536]) {
       const got = await parse(body, boundary, size)
       expect(got).toEqual(createHash('sha256').update(file).digest('hex'))
+    }
+  })
+})
+
+describe('busboy stops at the close delimiter', () => {
+  const cd = (name: string) => `Content-Disposition: form-data; name="f"; filename="${name}"\r\n\r\n`
+  // Part-like text in the epilogue; and a body that is all epilogue (the close delimiter first).
+  const bodies: Array<[Buffer, string[]]> = [
+    [Buffer.from(`--B\r\n${cd('one.txt')}hello\r\n--B--\r\n--B\r\n${cd('e1.txt')}x\r\n--B\r\n${cd('e2.bin')}${'y'.repeat(100)}`), ['one.txt']],
+    [Buffer.from(`--B--\r\n--B\r\n${cd('f1.txt')}v\r\n--B\r\n${cd('f2.bin')}${'y'.repeat(2000)}\r\n--B--\r\n`), []],
+  ]
+
+  /** The files busboy starts, and whether it closes (it hung on these before). */
+  function run(body: Buffer, at: number): Promise<{ files: string[]; closed: boolean }> {
+    return new Promise((resolve) => {
+      const bb = busboy({ headers: { 'content-type': 'multipart/form-data; boundary=B' } })
+      expect(stopAtCloseDelimiter(bb)).toBe(true)
+      const files: string[] = []
+      bb.on('file', (_name, stream, info) => {
+        files.push(info.filename ?? '')
+        stream.resume()
+      })
+      const timer = setTimeout(() => resolve({ files, closed: false }), 1_000)
+      bb.on('close', () => {
+        clearTimeout(timer)
+        resolve({ files, closed: true })
+      })
+      bb.write(body.subarray(0, at))
+      bb.end(body.subarray(at))
+    })
+  }
+
+  it('ignores the epilogue wherever the body is cut: no part started, busboy closes', async () => {
+    installFastBoundarySearch()
+    for (const [body, expected] of bodies) {
+      for (let at = 0; at <= body.length; at += 3) {
+        expect(await run(body, at), `cut at ${at}`).toEqual({ files: expected, closed: true })
+      }
     }
   })
 })

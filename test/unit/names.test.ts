@@ -25,6 +25,9 @@ describe('candidateName', () => {
     { what: 'last extension only', base: 'a.b.c', n: 1, expected: 'a.b (1).c' },
     { what: 'no extension', base: 'Makefile', n: 1, expected: 'Makefile (1)' },
     { what: 'leading dot is not an extension', base: '.env', n: 1, expected: '.env (1)' },
+    { what: 'leading dots are not an extension', base: '..cache', n: 1, expected: '..cache (1)' },
+    { what: 'leading dots, then an extension', base: '..a.txt', n: 1, expected: '..a (1).txt' },
+    { what: 'leading dots before a compound extension', base: '..tar.gz', n: 1, expected: '..tar (1).gz' },
     { what: 'dot file with an extension', base: '.bashrc.bak', n: 1, expected: '.bashrc (1).bak' },
     { what: 'a bare .tar.gz is a dot file with .gz', base: '.tar.gz', n: 1, expected: '.tar (1).gz' },
     { what: 'generated name', base: 'upload-20261127T113600Z', n: 1, expected: 'upload-20261127T113600Z (1)' },
@@ -82,6 +85,8 @@ describe('splitExtension', () => {
     { what: 'compound', name: 'a.tar.gz', expected: ['a', '.tar.gz'] },
     { what: 'none', name: 'README', expected: ['README', ''] },
     { what: 'dot file', name: '.env', expected: ['.env', ''] },
+    { what: 'two leading dots', name: '..cache', expected: ['..cache', ''] },
+    { what: 'only dots', name: '...', expected: ['...', ''] },
     { what: 'trailing dot', name: 'a.', expected: ['a', '.'] },
     { what: 'empty', name: '', expected: ['', ''] },
   ])('$what', ({ name, expected }) => {
