@@ -2,6 +2,7 @@
 import { Command, CommanderError, Option } from 'commander'
 import { readFileSync } from 'node:fs'
 import { parseConfig, type RawOptions } from './config.js'
+import { takeHeldSignals } from './early-signals.js'
 import { StartupError, UsageError } from './errors.js'
 import { run } from './run.js'
 
@@ -102,6 +103,7 @@ async function main(argv: string[]): Promise<number> {
       env: process.env,
       version: pkg.version,
       signals: process,
+      heldSignals: takeHeldSignals,
     })
   } catch (err) {
     if (err instanceof UsageError) {

@@ -24,6 +24,8 @@ export interface RunIO {
   version: string
   /** Signal source; process in production. */
   signals: NodeJS.EventEmitter
+  /** Signals that came before run() listened (early-signals.ts); handled as if they came now. */
+  heldSignals?: () => NodeJS.Signals[]
 }
 
 const BODY_HWM = 128 * 1024
@@ -171,6 +173,8 @@ export async function run(config: Config, io: RunIO): Promise<number> {
   }
   io.signals.on('SIGINT', onSignal)
   io.signals.on('SIGTERM', onSignal)
+  // In the same turn as the lines above: no signal can fall between the two listeners.
+  for (const sig of io.heldSignals?.() ?? []) onSignal(sig)
 
   const code = await finished
   io.signals.off('SIGINT', onSignal)

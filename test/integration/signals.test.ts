@@ -1,11 +1,12 @@
 // Lifecycle (SPEC §7): the first Ctrl-C lets running uploads finish, the second aborts them (130),
 // an idle server stops at once; --quiet; and the startup failures people hit, each one clear line.
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { closeSync, constants, existsSync, openSync, readFileSync, readdirSync, writeFileSync, writeSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { makeTestCert } from '../helpers/cert.js'
 import { BIN, removeDir, startCli, tmpDir, withTimeout, type Cli } from '../helpers/cli.js'
 
 const dirs: string[] = []
@@ -85,7 +86,46 @@ async function refused(port: number): Promise<boolean> {
   )
 }
 
+/** Whether a thread of the process waits to open a FIFO (its `wchan`). */
+function waitsOnFifo(pid: number): boolean {
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      if (readFileSync(`/proc/${pid}/task/${tid}/wchan`, 'utf8').includes('wait_for_partner')) return true
+    } catch {
+      // the thread is gone
+    }
+  }
+  return false
+}
+
 describe('signals', () => {
+  it('a signal while the program is still starting is a graceful stop too: exit 0, `listening` then `closed`', async () => {
+    const root = scratch()
+    const cert = await makeTestCert(root)
+    // The certificate is read from a FIFO: start-up waits there, provably before the port opens.
+    const fifo = path.join(root, 'cert-fifo.pem')
+    execFileSync('mkfifo', [fifo])
+    const args = ['--port', '0', '--host', '127.0.0.1', '--json', '--dir', path.join(root, 'in'), '--tls-cert', fifo, '--tls-key', cert.keyFile]
+    const proc = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    proc.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    const exited = new Promise<number | string | null>((r) => proc.on('exit', (code, sig) => r(code ?? sig)))
+    try {
+      await until(() => waitsOnFifo(proc.pid!), 10_000, 'start-up reading the certificate')
+      proc.kill('SIGTERM')
+      await sleep(100)
+      // Non-blocking: a process the signal killed has no reader there (ENXIO), and a blocking
+      // open would hang the test.
+      const fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK)
+      writeSync(fd, cert.cert)
+      closeSync(fd)
+      expect(await withTimeout(exited, 10_000, 'exit')).toBe(0)
+      expect(out.trim().split('\n').map((l) => (JSON.parse(l) as { event: string }).event)).toEqual(['listening', 'closed'])
+    } finally {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL')
+    }
+  })
+
   it('first Ctrl-C: says 1 upload is running, refuses new connections, the upload finishes intact (201), exit 0, `closed` last', async () => {
     const c = await cli()
     const data = randomBytes(256 * 1024)
