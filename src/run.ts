@@ -36,6 +36,8 @@ export async function run(config: Config, io: RunIO): Promise<number> {
   const root = await prepareDir(config.dir)
   const tls = config.tls ? await readTls(config.tls.certFile, config.tls.keyFile) : undefined
 
+  // stderr is for people: if nobody reads it any more (its pipe closed), uploads and stdout go on.
+  io.stderr.on('error', () => {})
   const terminal = config.quiet ? null : createTerminalReporter({ out: io.stderr, env: io.env })
   const reporters: Reporter[] = []
   const data = config.json ? createJsonReporter(io.stdout) : config.stdout ? null : createPathReporter(io.stdout)
@@ -141,8 +143,14 @@ export async function run(config: Config, io: RunIO): Promise<number> {
       (await renderBanner({ version: io.version, dir: root, urls, token: config.token, qr }, terminal.chalk)).trimEnd(),
     )
   }
-  // Standard output gone (`| head -1` done): nobody can learn about further files, so stop.
-  io.stdout.on('error', () => void stopGracefully('standard output closed'))
+  // Standard output gone (`| head -1` done): nobody can learn about further files, so stop. Any
+  // other failure to write it (a full disk under `> stored.txt`) lost a line: stop, and say so.
+  io.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') return void stopGracefully('standard output closed')
+    if (!stopping && !config.stdout) io.stderr.write(`upload-recv: cannot write to standard output (${err.code ?? err.message}); stopping.\n`)
+    exitCode = 1
+    void stopGracefully(null)
+  })
 
   let signalled = 0
   const onSignal = (sig: NodeJS.Signals) => {
@@ -228,6 +236,8 @@ function listenError(err: unknown, config: Config): Error {
   if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
     return new StartupError(`cannot listen on ${where}: no such address on this machine; check --host.`)
   }
+  // A link-local IPv6 address without its zone (fe80::1), a name longer than DNS allows.
+  if (code === 'EINVAL') return new StartupError(`cannot listen on ${where}: not a usable address (${code}); check --host.`)
   if (/key|cert|PEM|asn1/i.test((err as Error).message ?? '')) {
     return new StartupError(`invalid TLS certificate or key: ${(err as Error).message}`)
   }

@@ -284,6 +284,11 @@ describe('startup failures: what happened and what to do, one line, exit 1, no s
       },
       /^upload-recv: --tls-cert .*nope\.pem: cannot read it \(ENOENT\); check the path and that you may read the file\.$/,
     ],
+    [
+      'a link-local IPv6 address without its zone',
+      async () => ['--host', 'fe80::1', '--port', '0', '--dir', path.join(scratch(), 'in')],
+      /^upload-recv: cannot listen on fe80::1:0: not a usable address \(EINVAL\); check --host\.$/,
+    ],
   ]
   const low = unprivilegedPortStart()
   if (process.getuid?.() !== 0 && low > 1) {
@@ -303,6 +308,54 @@ describe('startup failures: what happened and what to do, one line, exit 1, no s
     expect(lines, r.stderr).toHaveLength(2)
     expect(lines[1]).toBe('')
     expect(lines[0]).toMatch(message)
+  })
+})
+
+describe('broken output streams', () => {
+  it('stdout that cannot be written (a full disk under `> stored.txt`): the path is lost, so stop, say so, exit 1', async () => {
+    const full = openSync('/dev/full', 'w')
+    const proc = spawn(process.execPath, [BIN, '--host', '127.0.0.1', '--port', '0', '--dir', path.join(scratch(), 'in'), '--no-qr'], {
+      stdio: ['ignore', full, 'pipe'],
+    })
+    closeSync(full)
+    let err = ''
+    proc.stderr!.on('data', (d: Buffer) => (err += d.toString()))
+    const exited = new Promise<number | string | null>((r) => proc.on('exit', (code, sig) => r(code ?? sig)))
+    try {
+      await until(() => /127\.0\.0\.1:\d+/.test(err), 10_000, 'the banner', () => err)
+      const port = /127\.0\.0\.1:(\d+)/.exec(err)![1]
+      const res = await fetch(`http://127.0.0.1:${port}/a.txt`, { method: 'PUT', body: 'x' })
+      expect(res.status).toBe(201)
+      expect(await withTimeout(exited, 10_000, 'exit')).toBe(1)
+      expect(err).toContain('upload-recv: cannot write to standard output (ENOSPC); stopping.')
+    } finally {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL')
+    }
+  })
+
+  it('stderr nobody reads any more: uploads and --json go on; a Ctrl-C still stops with exit 0', async () => {
+    const proc = spawn(process.execPath, [BIN, '--host', '127.0.0.1', '--port', '0', '--dir', path.join(scratch(), 'in'), '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    proc.stderr.destroy()
+    let out = ''
+    proc.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    const exited = new Promise<number | string | null>((r) => proc.on('exit', (code, sig) => r(code ?? sig)))
+    try {
+      await until(() => out.includes('"listening"'), 10_000, 'listening', () => out)
+      const port = (JSON.parse(out.split('\n')[0]!) as { port: number }).port
+      for (const name of ['a.txt', 'b.txt']) {
+        const res = await fetch(`http://127.0.0.1:${port}/${name}`, { method: 'PUT', body: name })
+        expect(res.status).toBe(201)
+      }
+      await until(() => out.includes('"b.txt"'), 5_000, 'the second stored event', () => out)
+      expect(proc.exitCode).toBeNull()
+      proc.kill('SIGINT')
+      expect(await withTimeout(exited, 10_000, 'exit')).toBe(0)
+      expect(out.trim().split('\n').at(-1)).toContain('"closed"')
+    } finally {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL')
+    }
   })
 })
 
