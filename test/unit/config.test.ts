@@ -139,7 +139,7 @@ describe('--max-file-size', () => {
 })
 
 describe('--dir', () => {
-  it.each(['in\nx', 'in\rx', 'a\u001b[31m', 'nul\u0000'])('%j (a control character) is a usage error', (dir) => {
+  it.each(['in\nx', 'in\rx', 'a\u001b[31m', 'nul\u0000', 'in\u009b2Jx', 'nel\u0085', 'ls\u2028x', 'rlo\u202ex', 'del\u007f'])('%j (a control character) is a usage error', (dir) => {
     expect(usageError(() => parseConfig({ dir })).message).toMatch(/^--dir: the path contains a control character/)
   })
 
