@@ -1,6 +1,7 @@
 // Composition root: folder, store, reporters, listener; signals, --once and the exit code.
 import { X509Certificate, createPrivateKey } from 'node:crypto'
 import fs from 'node:fs/promises'
+import path from 'node:path'
 import type { Writable } from 'node:stream'
 import { createApp } from './app/router.js'
 import { renderError } from './app/answers.js'
@@ -33,7 +34,8 @@ const BODY_HWM = 128 * 1024
 const ABORT_WAIT_MS = 1000
 
 export async function run(config: Config, io: RunIO): Promise<number> {
-  const root = await prepareDir(config.dir)
+  // --stdout stores nothing: its --dir is neither made nor needs to be writable.
+  const root = config.stdout ? path.resolve(config.dir) : await prepareDir(config.dir)
   const tls = config.tls ? await readTls(config.tls.certFile, config.tls.keyFile) : undefined
 
   // stderr is for people: if nobody reads it any more (its pipe closed), uploads and stdout go on.
@@ -140,7 +142,7 @@ export async function run(config: Config, io: RunIO): Promise<number> {
   if (terminal) {
     const qr = config.qr && io.stderr.isTTY === true
     terminal.line(
-      (await renderBanner({ version: io.version, dir: root, urls, token: config.token, qr }, terminal.chalk)).trimEnd(),
+      (await renderBanner({ version: io.version, dir: config.stdout ? 'standard output' : root, urls, token: config.token, qr }, terminal.chalk)).trimEnd(),
     )
   }
   // Standard output gone (`| head -1` done): nobody can learn about further files, so stop. Any

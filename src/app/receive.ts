@@ -45,17 +45,18 @@ export async function receiveFile(ctx: AppContext, source: Readable, file: Incom
   try {
     const refused = refusal(ctx, file)
     if (refused) throw refused
+    // --stdout takes exactly one file: further files of its request are read and dropped (README),
+    // before they are announced (a start line with no end would stay on the terminal).
+    if (ctx.stdout?.claimedBy === file.from) {
+      source.resume()
+      return null
+    }
     reporter.emit({ type: 'started', id, client: file.client, name: display, total: file.total })
     const onProgress = (bytes: number) => reporter.emit({ type: 'progress', id, bytes })
     let name: string
     let result: { size: number; sha256: string }
     if (ctx.stdout) {
-      // --stdout takes exactly one file: further files of its request are read and dropped
-      // (README), and another request is told so rather than thanked for nothing.
-      if (ctx.stdout.claimedBy === file.from) {
-        source.resume()
-        return null
-      }
+      // Another request is told so rather than thanked for nothing.
       if (ctx.stdout.claimedBy !== null) {
         throw new HttpError('UNAVAILABLE', 'This receiver takes one file (--stdout) and already has it.')
       }

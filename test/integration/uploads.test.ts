@@ -1,7 +1,7 @@
 // Uploads against the real CLI: curl (-F, -T, --data-binary, chunked, Expect: 100-continue), fetch with
 // FormData, raw sockets; names, folders, collisions and every upload-shaping flag (SPEC §1, §3, §4, §6).
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -792,6 +792,23 @@ describe('answers and modes', () => {
     expect(await withTimeout(c.exited, 10_000, '--stdout exit')).toBe(0)
     expect(sha256(Buffer.concat(chunks))).toBe(sha256(first))
     expect(walkable(c.dir)).toEqual([])
+    // The dropped file is not announced: a start line with no end line would stay on the terminal.
+    expect(c.stderr()).not.toContain('second.bin')
+  })
+
+  it('--stdout neither makes nor needs --dir: the banner says where the bytes go', async () => {
+    const parent = tmpDir('upload-recv-stdout-')
+    cleanups.push(() => removeDir(parent))
+    const dir = path.join(parent, 'not', 'made')
+    const c = await startCli(['--stdout'], { dir, json: false })
+    cleanups.push(async () => {
+      await c.stop().catch(() => undefined)
+    })
+    expect(c.stderr()).toContain('receiving into standard output')
+    const res = await fetch(`${c.url}/a.txt`, { method: 'PUT', body: 'hello' })
+    expect(res.status).toBe(201)
+    expect(await withTimeout(c.exited, 10_000, '--stdout exit')).toBe(0)
+    expect(existsSync(path.join(parent, 'not'))).toBe(false)
   })
 
   it('--stdout: another request while the first file streams out is 503, not a 201 for a file thrown away', async () => {
