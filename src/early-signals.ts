@@ -3,7 +3,15 @@
 // process with no `closed` event and an exit code SPEC §7 does not have (130 on a first Ctrl-C,
 // 143 on SIGTERM). Signals are held here instead, and run() takes them over (takeHeldSignals).
 const held: NodeJS.Signals[] = []
-const hold = (sig: NodeJS.Signals) => void held.push(sig)
+// A second one means "now", as it does once running (SPEC §7): start-up may be stuck (a --host
+// that takes long to resolve, a --tls-cert that never finishes reading), and nothing is stored yet.
+// process.exit() would wait for that stuck thread-pool call forever; the signal's own default
+// action does not (a shell reports a second Ctrl-C as 130, as it would once running).
+const hold = (sig: NodeJS.Signals) => {
+  if (held.length === 0) return void held.push(sig)
+  takeHeldSignals()
+  process.kill(process.pid, sig)
+}
 process.on('SIGINT', hold)
 process.on('SIGTERM', hold)
 

@@ -147,9 +147,12 @@ export async function run(config: Config, io: RunIO): Promise<number> {
   }
   // Standard output gone (`| head -1` done): nobody can learn about further files, so stop. Any
   // other failure to write it (a full disk under `> stored.txt`) lost a line: stop, and say so.
+  let stdoutFailed = false
   io.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') return void stopGracefully('standard output closed')
-    if (!stopping && !config.stdout) io.stderr.write(`upload-recv: cannot write to standard output (${err.code ?? err.message}); stopping.\n`)
+    // Once: a stream that failed fails every later write too. --stdout's upload says it itself.
+    if (!stdoutFailed && !config.stdout) io.stderr.write(`upload-recv: cannot write to standard output (${err.code ?? err.message}); stopping.\n`)
+    stdoutFailed = true
     exitCode = 1
     void stopGracefully(null)
   })
@@ -189,6 +192,9 @@ export async function run(config: Config, io: RunIO): Promise<number> {
   const code = await finished
   io.signals.off('SIGINT', onSignal)
   io.signals.off('SIGTERM', onSignal)
+  // Until the process has exited: a late signal must not turn the exit code into a kill by signal.
+  io.signals.on('SIGINT', ignoreSignal)
+  io.signals.on('SIGTERM', ignoreSignal)
   reporter.emit({ type: 'closed', files, bytes })
   if (terminal) {
     terminal.close()
@@ -196,6 +202,8 @@ export async function run(config: Config, io: RunIO): Promise<number> {
   }
   return code
 }
+
+function ignoreSignal(): void {}
 
 async function readTls(certFile: string, keyFile: string): Promise<{ cert: Buffer; key: Buffer }> {
   const read = async (flag: string, file: string) => {

@@ -274,7 +274,7 @@ const TEMP_NAME_BYTES = tempNameOf(Number.MAX_SAFE_INTEGER).length
 
 /** The longest name `base` can take in its folder: as a temp file, or with a collision's ` (n)`. */
 function longestLast(base: string): number {
-  return Math.max(TEMP_NAME_BYTES, Math.min(NAME_MAX_BYTES, utf8Length(base) + ` (${MAX_CANDIDATES})`.length))
+  return Math.max(TEMP_NAME_BYTES, Math.min(NAME_MAX_BYTES, utf8Length(base) + ` (${MAX_CANDIDATES - 1})`.length))
 }
 
 /** Closes the temp file's descriptor and removes its name (gone already after a rename). */

@@ -533,7 +533,7 @@ export class Connection {
       ? new HttpError('UNAVAILABLE', 'The server is shutting down.')
       : new HttpError('TIMEOUT', 'The client was silent for too long.')
     if (this.state === State.Head) {
-      if (this.parser.started) this.protocolError(timeout, null)
+      if (this.parser.started) this.protocolError(timeout, this.parser.partial())
       else this.close()
     } else if (this.state === State.Body) {
       this.failBody(timeout)

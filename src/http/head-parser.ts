@@ -52,6 +52,11 @@ export class HeadParser {
     return this.failed
   }
 
+  /** The method and Accept of a head still arriving (answered 408 or 503 before it completes). */
+  partial(): RequestHead | null {
+    return this.pending.length > 0 ? salvage(this.pending) : null
+  }
+
   /**
    * Feeds `buf` from `pos`. Returns the head and where it ended in `buf`, or null when every byte
    * was taken and more are needed. Throws HttpError for a head that can never be valid.
@@ -79,9 +84,10 @@ export class HeadParser {
     let head: RequestHead
     let end: number
     try {
+      // First, so that neither the head's size nor a bare LF decides before the target does.
+      this.checkTarget(data)
       end = this.findEnd(data)
       if (end === -1) {
-        if (!this.firstLineSeen) this.checkTarget(data)
         if (data.length > this.limits.maxHeadBytes) {
           throw new HttpError('HEADERS_TOO_LARGE', 'The request header section is too large.')
         }
@@ -100,9 +106,10 @@ export class HeadParser {
   }
 
   /**
-   * An unfinished request line is 414 as soon as its target is over the limit, and only then: the
-   * answer must not depend on where TCP cut the line (a long method or version is judged, like
-   * any head, once the line is complete or the head over its limit). Resumes where it stopped.
+   * 414 as soon as the request target is over the limit, before any other verdict on the head,
+   * and only for the target: the answer must not depend on where TCP cut the bytes (a long method
+   * or version is judged with the complete line, or as part of a head over its limit). Resumes
+   * where it stopped; done once the target has ended.
    */
   private checkTarget(data: Buffer): void {
     let i = this.lineScan

@@ -126,6 +126,27 @@ describe('signals', () => {
     }
   })
 
+  it('a second signal while start-up is stuck ends the process at once (130 in a shell, for Ctrl-C)', async () => {
+    const root = scratch()
+    const cert = await makeTestCert(root)
+    const fifo = path.join(root, 'cert-fifo.pem')
+    execFileSync('mkfifo', [fifo])
+    const args = ['--port', '0', '--host', '127.0.0.1', '--json', '--dir', path.join(root, 'in'), '--tls-cert', fifo, '--tls-key', cert.keyFile]
+    const proc = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const exited = new Promise<number | string | null>((r) => proc.on('exit', (code, sig) => r(code ?? sig)))
+    try {
+      await until(() => waitsOnFifo(proc.pid!), 10_000, 'start-up reading the certificate')
+      proc.kill('SIGINT')
+      await sleep(100)
+      expect(proc.exitCode).toBeNull()
+      proc.kill('SIGINT')
+      // By the signal itself: exit() would wait for the thread stuck reading the FIFO.
+      expect(await withTimeout(exited, 10_000, 'exit')).toBe('SIGINT')
+    } finally {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL')
+    }
+  })
+
   it('first Ctrl-C: says 1 upload is running, refuses new connections, the upload finishes intact (201), exit 0, `closed` last', async () => {
     const c = await cli()
     const data = randomBytes(256 * 1024)
@@ -312,9 +333,9 @@ describe('startup failures: what happened and what to do, one line, exit 1, no s
 })
 
 describe('broken output streams', () => {
-  it('stdout that cannot be written (a full disk under `> stored.txt`): the path is lost, so stop, say so, exit 1', async () => {
+  it.each([[[]], [['--once']]])('stdout that cannot be written (a full disk under `> stored.txt`): the path is lost, so stop, say so, exit 1 %j', async (extra: string[]) => {
     const full = openSync('/dev/full', 'w')
-    const proc = spawn(process.execPath, [BIN, '--host', '127.0.0.1', '--port', '0', '--dir', path.join(scratch(), 'in'), '--no-qr'], {
+    const proc = spawn(process.execPath, [BIN, '--host', '127.0.0.1', '--port', '0', '--dir', path.join(scratch(), 'in'), '--no-qr', ...extra], {
       stdio: ['ignore', full, 'pipe'],
     })
     closeSync(full)

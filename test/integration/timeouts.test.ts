@@ -87,6 +87,15 @@ describe('--timeout 1', () => {
     expect(r.elapsed).toBeLessThan(3_000)
   })
 
+  it('half a head is answered as far as it was read: a HEAD gets no body, a browser gets HTML', async () => {
+    const head = await stallingClient(cli.port, ['HEAD / HTTP/1.1\r\nHost: x\r\n'], { ms: 5_000 })
+    expect(head.text).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/)
+    expect(head.text.endsWith('\r\n\r\n'), head.text).toBe(true)
+    const page = await stallingClient(cli.port, ['GET / HTTP/1.1\r\nHost: x\r\nAccept: text/html\r\nUser-Ag'], { ms: 5_000 })
+    expect(page.text).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/)
+    expect(page.text).toMatch(/\r\nContent-Type: text\/html/i)
+  })
+
   it('a head and part of the body, then silence: dropped, and nothing left on disk', async () => {
     const before = leftovers(cli.dir)
     const r = await stallingClient(

@@ -460,6 +460,9 @@ describe('head parser limits', () => {
       [`GET / ${'H'.repeat(80)}\r\n\r\n`, 'BAD_REQUEST'],
       [`GET /${'a'.repeat(16)} ${'H'.repeat(60)}\r\n\r\n`, 'URI_TOO_LONG'],
       [`${'A'.repeat(120)} / HTTP/1.1\r\n\r\n`, 'HEADERS_TOO_LARGE'],
+      // A target over the limit is 414 before the head's size or a bare LF has its say.
+      [`GET /${'a'.repeat(20)} HTTP/1.1\r\nX: ${'b'.repeat(80)}\r\n\r\n`, 'URI_TOO_LONG'],
+      [`GET /${'a'.repeat(20)} HTTP/1.1\nHost: a\n\n`, 'URI_TOO_LONG'],
     ]
     for (const [text, code] of rows) {
       for (const s of allSplits(b(text))) {
