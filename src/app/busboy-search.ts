@@ -8,6 +8,7 @@
 //
 // If streamsearch's internals ever change shape the patch is not applied, and busboy runs as
 // shipped: slower, never wrong.
+import busboy from 'busboy'
 import { createRequire } from 'node:module'
 
 type Callback = (isMatch: boolean, data: Buffer | undefined, start: number, end: number, isSafeData: boolean) => void
@@ -163,21 +164,47 @@ export function installFastBoundarySearch(): boolean {
  * busboy 1.x stops reading at the close delimiter only for later writes: the search goes on
  * through the rest of the chunk in hand, so part-like text in the epilogue (`--B--` then two
  * `--B` parts) starts a part that never ends, and busboy never closes, leaving the request
- * unanswered and its temp file open. RFC 2046 §5.1.1: the epilogue is to be ignored. So the
- * search of `bb` (a busboy multipart parser, just made) stops at its first match once the form
- * is complete, through streamsearch's own `maxMatches`. False if busboy's shape is not the known one.
+ * unanswered and its temp file open. RFC 2046 §5.1.1: the epilogue is to be ignored. busboy marks
+ * the end by swapping its search (`_bparser`) for a sink; a setter on its parser's prototype sees
+ * the swap and ends the old search's loop through streamsearch's own `maxMatches`. Once, not per
+ * request: a closure per request kept each request's parser alive longer (W2: +3 MiB peak RSS).
+ * False if busboy's shape is not the known one (then busboy runs as shipped).
  */
-export function stopAtCloseDelimiter(bb: object): boolean {
-  const owner = bb as { _bparser?: unknown; _complete?: unknown }
-  if (!(owner._bparser instanceof SBMH) || owner._complete !== false) return false
-  const search = owner._bparser as unknown as Search
-  const cb = search._cb
-  if (typeof cb !== 'function') return false
-  search._cb = (isMatch, data, start, end, isSafeData) => {
-    cb(isMatch, data, start, end, isSafeData)
-    if (owner._complete === true) search.maxMatches = 0
-  }
+export function installCloseDelimiterStop(): boolean {
+  if (stopInstalled) return true
+  const proto = multipartPrototype()
+  if (proto === null) return false
+  const own = Symbol('bparser')
+  Object.defineProperty(proto, '_bparser', {
+    configurable: true,
+    get(this: Record<symbol, unknown>) {
+      return this[own]
+    },
+    set(this: Record<symbol, unknown>, next: unknown) {
+      const previous = this[own]
+      if (previous instanceof SBMH && previous !== next) (previous as unknown as Search).maxMatches = 0
+      this[own] = next
+    },
+  })
+  stopInstalled = true
   return true
+}
+
+let stopInstalled = false
+
+/** The prototype of busboy's multipart parser, if its instances hold their search as `_bparser`. */
+function multipartPrototype(): object | null {
+  try {
+    const bb = busboy({ headers: { 'content-type': 'multipart/form-data; boundary=x' } })
+    bb.on('error', () => {})
+    const fields = bb as unknown as { _bparser?: unknown; _complete?: unknown }
+    const known = Object.prototype.hasOwnProperty.call(bb, '_bparser') && fields._bparser instanceof SBMH && fields._complete === false
+    bb.destroy()
+    const proto = Object.getPrototypeOf(bb) as object
+    return known && !Object.prototype.hasOwnProperty.call(proto, '_bparser') ? proto : null
+  } catch {
+    return null
+  }
 }
 
 /** The push busboy's searches use now (the test's check that the patch reached busboy's copy). */

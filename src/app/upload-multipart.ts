@@ -8,13 +8,14 @@ import type { Request, Response } from '../http/connection.js'
 import { formatSize } from '../size.js'
 import { sendError, sendStored, type FileAnswer } from './answers.js'
 import { installPartHeaderHooks, partFacts, type PartFacts } from './busboy-headers.js'
-import { installFastBoundarySearch, stopAtCloseDelimiter } from './busboy-search.js'
+import { installCloseDelimiterStop, installFastBoundarySearch } from './busboy-search.js'
 import type { AppContext } from './context.js'
 import { receiveFile, refusal, reportRefused, type IncomingFile } from './receive.js'
 
 const BUSBOY_HWM = 128 * 1024
 
 installFastBoundarySearch()
+installCloseDelimiterStop()
 installPartHeaderHooks()
 
 export function isMultipart(contentType: string | undefined): boolean {
@@ -54,7 +55,6 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
   } catch (err) {
     throw new HttpError('MULTIPART_MALFORMED', `Malformed multipart request: ${(err as Error).message}.`)
   }
-  stopAtCloseDelimiter(bb)
 
   const results: (FileAnswer | null)[] = []
   const saves: Promise<void>[] = []
