@@ -26,7 +26,7 @@ export class HeadParser {
   /** Where the LF scan of `pending` resumes, so a trickled head is scanned once, not quadratically. */
   private scanned = 0
   private firstLineSeen = false
-  /** An unfinished request line: where its scan resumes, where its target began (-1: in the method). */
+  /** The target's length check (checkTarget): where its scan resumes (Infinity: done), where the target began (-1: still in the method). */
   private lineScan = 0
   private targetStart = -1
   /** What could be read of the last head that failed (see salvage). */
