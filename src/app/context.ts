@@ -10,7 +10,9 @@ export interface AppContext {
   readonly reporter: Reporter
   /** --stdout: the first file's bytes go to `sink` instead of the store. */
   readonly stdout: StdoutTarget | null
-  /** Called once a response that stored at least one file has been sent (--once). */
+  /** Called when a request has stored at least one file, before its answer goes out: with --once
+   * the stop then begins first, so that answer says `Connection: close` and a client does not
+   * send the next request on a connection about to close. */
   onStored(): void
 }
 

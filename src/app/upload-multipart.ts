@@ -13,6 +13,8 @@ import type { AppContext } from './context.js'
 import { receiveFile, refusal, reportRefused, type IncomingFile } from './receive.js'
 
 const BUSBOY_HWM = 128 * 1024
+/** What a form refused before its first part is called in its failed line and event. */
+const FORM_NAME = '(form)'
 
 installFastBoundarySearch()
 installCloseDelimiterStop()
@@ -29,10 +31,13 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
   // the files, and a client that sends at once is better judged by each file's real size.
   const budget = config.maxFileSize * config.maxFiles
   if (req.expectContinue && req.framing.kind === 'length' && req.framing.length > budget) {
-    throw new HttpError(
+    const err = new HttpError(
       'FILE_TOO_LARGE',
       `The upload is larger than ${config.maxFiles} × ${formatSize(config.maxFileSize)} allows.`,
     )
+    // Still a failed upload for the terminal and --json (SPEC §2, §6); no part, so no file name yet.
+    reportRefused(ctx, req.remoteAddress, [...folder, FORM_NAME], err)
+    throw err
   }
   let bb: busboy.Busboy
   try {
@@ -174,6 +179,7 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
   }
   await Promise.allSettled(saves)
   const files = results.filter((f): f is FileAnswer => f !== null)
+  if (files.length > 0) ctx.onStored()
   if (failure) {
     sendError(req, res, failure, files, failedName)
   } else if (files.length === 0 && !ctx.stdout) {
@@ -181,7 +187,6 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
   } else {
     sendStored(req, res, files)
   }
-  if (files.length > 0) ctx.onStored()
 }
 
 /** busboy has pushed the part's last byte (its end), whether or not the store has read it yet. */

@@ -30,6 +30,6 @@ export async function receiveRaw(ctx: AppContext, req: Request, res: Response): 
     mimeType: req.header('content-type') ?? 'application/octet-stream',
     total: announced,
   })
-  sendStored(req, res, file ? [file] : [])
   if (file) ctx.onStored()
+  sendStored(req, res, file ? [file] : [])
 }

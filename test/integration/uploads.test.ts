@@ -569,6 +569,9 @@ describe('limits and filters', () => {
     expect(r.info.size_upload).toBe(0)
     expect(files(c.dir)).toEqual([])
     noTemps(c)
+    // Refused before its first part: still a failed upload, for --json and the terminal alike.
+    const failed = await c.waitForEvent((e) => e.event === 'failed')
+    expect(failed).toMatchObject({ client: '127.0.0.1', name: '(form)', code: 'FILE_TOO_LARGE' })
   })
 
   it('--max-file-size: -F over the limit is 413, leaves no file and no temp file, keeps the server up', async () => {
@@ -767,6 +770,15 @@ describe('answers and modes', () => {
     expect(await withTimeout(c.exited, 10_000, '--once exit')).toBe(0)
     expect(files(c.dir)).toEqual(['a.txt', 'b.txt'])
     expect(c.events[c.events.length - 1]).toEqual({ event: 'closed', files: 2, bytes: 9 })
+  })
+
+  it('--once: the answer that ends the run says Connection: close, so a client does not reuse the connection', async () => {
+    const c = await cli(['--once'])
+    const r = await curl(['-v', '-T', payload('once/c.txt', 'one'), `${c.url}/`, '--next', '-T', payload('once/d.txt', 'two'), `${c.url}/`])
+    expect(r.stderr).toMatch(/^< HTTP\/1\.1 201[^]*^< Connection: close/im)
+    expect(r.stderr).not.toMatch(/reset by peer/i)
+    expect(await withTimeout(c.exited, 10_000, '--once exit')).toBe(0)
+    expect(files(c.dir)).toEqual(['c.txt'])
   })
 
   it('--stdout writes the first file to standard output, nothing to --dir, and exits 0', async () => {
