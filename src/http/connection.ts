@@ -196,7 +196,7 @@ export class Connection {
         try {
           result = this.parser.push(buf, pos)
         } catch (err) {
-          this.protocolError(toHttpError(err), this.parser.salvaged)
+          this.protocolError(toHttpError(err), this.parser.partial())
           return
         }
         if (result === null) return

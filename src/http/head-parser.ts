@@ -29,8 +29,6 @@ export class HeadParser {
   /** The target's length check (checkTarget): where its scan resumes (Infinity: done), where the target began (-1: still in the method). */
   private lineScan = 0
   private targetStart = -1
-  /** What could be read of the last head that failed (see salvage). */
-  private failed: RequestHead | null = null
 
   constructor(private readonly limits: HeadLimits) {}
 
@@ -47,12 +45,11 @@ export class HeadParser {
     this.targetStart = -1
   }
 
-  /** After push threw: the method and Accept of the head it failed on, if they could be read. */
-  get salvaged(): RequestHead | null {
-    return this.failed
-  }
-
-  /** The method and Accept of a head still arriving (answered 408 or 503 before it completes). */
+  /**
+   * The method and any well-formed Accept of the head so far: one still arriving (answered 408 or
+   * 503 before it completes), or the one push just threw on. So its error is answered like any
+   * other: no body for a HEAD, HTML for a browser. Null without a method.
+   */
   partial(): RequestHead | null {
     return this.pending.length > 0 ? salvage(this.pending) : null
   }
@@ -97,7 +94,8 @@ export class HeadParser {
       }
       head = this.parse(data.subarray(0, end))
     } catch (err) {
-      this.failed = salvage(data)
+      // For partial(): the parser is not fed again after it throws.
+      this.pending = data
       throw err
     }
     const consumedHere = end - offset
@@ -151,7 +149,7 @@ export class HeadParser {
     }
     let lineEnd = data.indexOf(CR)
     if (data[lineEnd + 1] !== LF) throw new HttpError('BAD_REQUEST', 'Bare CR in the request line.')
-    const requestLine = parseRequestLine(data.subarray(0, lineEnd), this.limits.maxTargetBytes)
+    const requestLine = parseRequestLine(data.subarray(0, lineEnd))
     const headers: Header[] = []
     let pos = lineEnd + 2
     // The head ends with an empty line: stop at it.
@@ -168,14 +166,20 @@ export class HeadParser {
   }
 }
 
-function parseRequestLine(line: Buffer, maxTargetBytes: number): Omit<RequestHead, 'headers'> {
+/** Where `method SP` ends the method at the start of `line` (the SP's index), or -1. */
+function methodEnd(line: Buffer): number {
   let i = 0
   while (i < line.length && TCHAR[line[i]!] === 1) i++
-  if (i === 0 || line[i] !== SP) throw new HttpError('BAD_REQUEST', 'Malformed request line.')
+  return i > 0 && line[i] === SP ? i : -1
+}
+
+/** The target's length was judged already, as it arrived (checkTarget). */
+function parseRequestLine(line: Buffer): Omit<RequestHead, 'headers'> {
+  let i = methodEnd(line)
+  if (i === -1) throw new HttpError('BAD_REQUEST', 'Malformed request line.')
   const method = line.toString('latin1', 0, i)
   const targetStart = ++i
   while (i < line.length && TARGET_BYTE[line[i]!] === 1) i++
-  if (i - targetStart > maxTargetBytes) throw new HttpError('URI_TOO_LONG', 'The request target is too long.')
   if (i === targetStart || line[i] !== SP) throw new HttpError('BAD_REQUEST', 'Malformed request line.')
   const target = line.toString('latin1', targetStart, i)
   const versionMinor = parseVersion(line.subarray(i + 1))
@@ -242,15 +246,11 @@ function parseField(data: Buffer, start: number, end: number): Header {
   return [name, data.toString('latin1', i, valueEnd)]
 }
 
-/**
- * The method and any well-formed Accept fields of a head that failed to parse, so its error is
- * answered like any other: no body for a HEAD, HTML for a browser. Null without a method.
- */
+/** What partial() says of a head's bytes: its method and well-formed Accept fields only. */
 function salvage(data: Buffer): RequestHead | null {
-  let i = 0
-  while (i < data.length && TCHAR[data[i]!] === 1) i++
-  if (i === 0 || data[i] !== SP) return null
-  const method = data.toString('latin1', 0, i)
+  const end = methodEnd(data)
+  if (end === -1) return null
+  const method = data.toString('latin1', 0, end)
   const headers: Header[] = []
   let pos = data.indexOf(CRLF)
   while (pos !== -1) {

@@ -491,8 +491,8 @@ describe('head parser limits', () => {
           thrown = err
         }
         expect((thrown as HttpError).code, `${text} ${s.label}`).toBe(code)
-        expect(parser.salvaged?.method ?? null, text).toBe(method)
-        expect(parser.salvaged?.headers.find(([n]) => n === 'accept')?.[1] ?? null, text).toBe(accept)
+        expect(parser.partial()?.method ?? null, text).toBe(method)
+        expect(parser.partial()?.headers.find(([n]) => n === 'accept')?.[1] ?? null, text).toBe(accept)
       }
     }
   })
