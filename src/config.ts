@@ -35,6 +35,7 @@ export interface Config {
   readonly maxFileSize: number
   readonly maxFiles: number
   readonly allow: readonly AllowRule[] | null
+  /** --allow as shown to people (and in the page's `accept`): `image/*, .pdf`, so a long list can wrap. */
   readonly allowText: string | null
   readonly overwrite: boolean
   readonly flat: boolean
@@ -108,7 +109,7 @@ export function parseConfig(raw: RawOptions): Config {
     maxFileSize: raw.maxFileSize === undefined ? Infinity : usage('--max-file-size', () => parseSize(raw.maxFileSize!)),
     maxFiles: raw.maxFiles === undefined ? Infinity : parseCount('--max-files', raw.maxFiles, 1),
     allow: raw.allow === undefined ? null : usage('--allow', () => parseAllow(raw.allow!)),
-    allowText: raw.allow ?? null,
+    allowText: raw.allow === undefined ? null : raw.allow.split(',').map((entry) => entry.trim()).join(', '),
     overwrite: raw.overwrite ?? false,
     flat: raw.flat ?? false,
     token: raw.token ?? null,

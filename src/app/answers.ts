@@ -21,12 +21,19 @@ export function escapeHtml(s: string): string {
 }
 
 function page(title: string, body: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><link rel="icon" href="data:,"><title>${escapeHtml(title)}</title><meta name="color-scheme" content="light dark"><style>:root{color-scheme:light dark}body{font:17px/1.5 system-ui,sans-serif;max-width:40rem;margin:0 auto;padding:1.5rem 1rem}h1{font-size:1.6rem;line-height:1.25}li{overflow-wrap:anywhere}a{display:inline-block;padding:.5rem 0;font-weight:600}</style></head><body>${body}</body></html>`
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><link rel="icon" href="data:,"><title>${escapeHtml(title)}</title><meta name="color-scheme" content="light dark"><style>:root{color-scheme:light dark}body{font:17px/1.5 system-ui,sans-serif;max-width:40rem;margin:0 auto;padding:1.5rem 1rem}h1{font-size:1.6rem;line-height:1.25}p,li{overflow-wrap:anywhere}a{display:inline-block;padding:.5rem 0;font-weight:600}</style></head><body>${body}</body></html>`
 }
 
 function fileList(files: readonly FileAnswer[]): string {
   if (files.length === 0) return ''
-  return `<ul>${files.map((f) => `<li>${escapeHtml(f.name)} (${f.size} byte${f.size === 1 ? '' : 's'})</li>`).join('')}</ul>`
+  return `<ul>${files.map((f) => `<li>${escapeHtml(f.name)} (${f.size} byte${f.size === 1 ? '' : 's'}${renamedFrom(f)})</li>`).join('')}</ul>`
+}
+
+/** `, renamed from a.txt` when the stored name is not the one sent (a collision, an unsafe character); folders aside. */
+function renamedFrom(f: FileAnswer): string {
+  const last = (p: string) => p.slice(Math.max(p.lastIndexOf('/'), p.lastIndexOf('\\')) + 1)
+  const sent = last(f.originalName).normalize('NFC')
+  return sent === '' || sent === last(f.name) ? '' : `, renamed from ${escapeHtml(sent)}`
 }
 
 export const renderError: ErrorRenderer = (err: HttpError, head: RequestHead | null) =>

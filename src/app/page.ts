@@ -79,9 +79,10 @@ function configBlock(config: Config): string {
 
 function limitsLine(config: Config): string {
   const parts = [
-    config.allowText ? `Accepted: ${config.allowText.split(',').map((s) => s.trim()).join(', ')}` : 'Any kind of file',
+    config.allowText ? `Accepted: ${config.allowText}` : 'Any kind of file',
     Number.isFinite(config.maxFileSize) ? `up to ${limitText(config.maxFileSize)} each` : 'any size',
   ]
+  if (Number.isFinite(config.maxFiles)) parts.push(config.maxFiles === 1 ? 'one file at a time' : `${config.maxFiles} files at a time`)
   if (config.flat) parts.push('folders are not kept')
   return escapeHtml(parts.join(' · '))
 }
@@ -90,6 +91,8 @@ export function uploadPage(config: Config): UploadPage {
   // With no --allow, phones get a photo-and-video picker first (Android's photo picker, iOS's library).
   const media = config.allowText === null
   const accept = config.allowText ? ` accept="${escapeHtml(config.allowText)}"` : ''
+  // One file per request: the pickers take one, so a plain form cannot be refused for a second.
+  const multiple = config.maxFiles === 1 ? '' : ' multiple'
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1,viewport-fit=cover">
@@ -108,12 +111,12 @@ export function uploadPage(config: Config): UploadPage {
 <div class="pick">
 ${
   media
-    ? `<input class="js touch" id="media" type="file" multiple accept="image/*,video/*">
+    ? `<input class="js touch" id="media" type="file"${multiple} accept="image/*,video/*">
 <label class="btn big js touch" for="media">${PHOTO}<span>Photos &amp; videos</span></label>
 `
     : ''
 }<p class="nojs">Choose the files to send, then press Upload.</p>
-<input id="files" type="file" name="file" multiple${accept} aria-label="Files to send">
+<input id="files" type="file" name="file"${multiple}${accept} required aria-label="Files to send">
 <label class="btn big js" for="files">${media ? `<span class="touch">${FILE}</span><span class="desk">${UP}</span>` : UP}<span class="desk">Choose files</span><span class="touch">${media ? 'Other files' : 'Choose files'}</span><span class="sub desk">or drop files and folders anywhere on this page</span></label>
 <input class="js desk" id="folder" type="file" multiple webkitdirectory>
 <label class="btn sec js desk" for="folder">${FOLDER}<span>Choose a folder</span></label>

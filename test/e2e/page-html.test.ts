@@ -42,17 +42,26 @@ describe('upload page HTML', () => {
     }
   })
 
-  it('announces the limits: accept from --allow, the size in the unit it was likely given', () => {
-    const { html } = uploadPage({ ...base, maxFileSize: 1_048_576, maxFiles: 5, allowText: 'image/*,.pdf' } as Config)
-    expect(html).toContain('name="file" multiple accept="image/*,.pdf"')
+  it('announces the limits: accept from --allow, the size in the unit it was likely given, files at a time', () => {
+    const { html } = uploadPage({ ...base, maxFileSize: 1_048_576, maxFiles: 5, allowText: 'image/*, .pdf' } as Config)
+    expect(html).toContain('name="file" multiple accept="image/*, .pdf" required')
     expect(html).not.toContain('id="media"')
-    expect(configOf(html)).toEqual({ maxFileSize: 1_048_576, maxFileSizeText: '1 MiB', maxFiles: 5, allow: 'image/*,.pdf', flat: false })
-    expect(html).toContain('Accepted: image/*, .pdf · up to 1 MiB each')
+    expect(configOf(html)).toEqual({ maxFileSize: 1_048_576, maxFileSizeText: '1 MiB', maxFiles: 5, allow: 'image/*, .pdf', flat: false })
+    expect(html).toContain('Accepted: image/*, .pdf · up to 1 MiB each · 5 files at a time')
 
     const open = uploadPage(base).html
     expect(configOf(open)).toEqual({ maxFileSize: null, maxFileSizeText: null, maxFiles: null, allow: null, flat: false })
     expect(open).toContain('id="media" type="file" multiple accept="image/*,video/*"')
     expect(open).toContain('Any kind of file · any size')
+  })
+
+  it('--max-files 1: the pickers take one file, and the page says so', () => {
+    const { html } = uploadPage({ ...base, maxFiles: 1 } as Config)
+    expect(html).toContain('id="media" type="file" accept="image/*,video/*"')
+    expect(html).toContain('<input id="files" type="file" name="file" required')
+    expect(html).toContain('Any kind of file · any size · one file at a time')
+    // The folder picker is a list by nature; the script holds it to one file.
+    expect(html).toContain('id="folder" type="file" multiple webkitdirectory')
   })
 
   it('the config block cannot end its element early', () => {

@@ -243,7 +243,7 @@ describe('upload page in Chromium', () => {
     page.on('request', (r) => void (r.method() === 'POST' && posts.push(r.url())))
     try {
       // The server's limits, announced in the page: the picker's accept, the line under the title.
-      expect(await page.locator('#files').getAttribute('accept')).toBe('image/*,.txt')
+      expect(await page.locator('#files').getAttribute('accept')).toBe('image/*, .txt')
       await until(() => page.locator('#media').count()).toBe(0)
       await until(() => text(page, '.lim')).toBe('Accepted: image/*, .txt · up to 1 MB each')
 
@@ -266,6 +266,47 @@ describe('upload page in Chromium', () => {
       expect(await rowTexts(page)).toMatchObject([{ name: 'ok.txt', state: 'done' }])
       expect(posts).toHaveLength(1)
       expect(sha256(path.join(c.dir, 'ok.txt'))).toBe(sha256(ok))
+      expect(problems).toEqual([])
+    } finally {
+      await ctx.close()
+    }
+  })
+
+  it('--max-files 2: a pick of three sends two and says why the third was not; a long --allow list wraps', async () => {
+    const sheet = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'
+    const c = await cli(['--max-files', '2', '--allow', `text/plain,${sheet}`])
+    const picked = [1, 2, 3].map((n) => fixture(`maxfiles/f${n}.txt`, 100 * n))
+    const { ctx, page, problems } = await open({ ...PHONE, viewport: { width: 320, height: 640 } }, c.url + '/')
+    try {
+      await until(() => text(page, '.lim')).toBe(`Accepted: text/plain, ${sheet} · any size · 2 files at a time`)
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(320)
+      await page.setInputFiles('#files', picked)
+      await until(() => doneRows(page).count()).toBe(2)
+      const shown = await rowTexts(page)
+      expect(shown.map((r) => [r.name, r.state])).toEqual([['f1.txt', 'done'], ['f2.txt', 'done'], ['f3.txt', 'refused']])
+      expect(shown[2]!.meta).toContain('this receiver takes 2 files at a time')
+      expect(diskFiles(c.dir).sort()).toEqual(['f1.txt', 'f2.txt'])
+      // Each pick is held to the limit on its own: the third goes in the next one.
+      await page.setInputFiles('#files', [picked[2]!])
+      await until(() => doneRows(page).count()).toBe(3)
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(320)
+      expect(problems).toEqual([])
+    } finally {
+      await ctx.close()
+    }
+  })
+
+  it('a name in decomposed Unicode (as a Mac sends it) is stored NFC and not shown as a rename', async () => {
+    const c = await cli()
+    const nfd = fixture('nfd/Cafe\u0301 a\u0308.txt', 10)
+    const { ctx, page, problems } = await open({ ...PHONE }, c.url + '/')
+    try {
+      await page.setInputFiles('#files', [nfd])
+      await until(() => doneRows(page).count()).toBe(1)
+      const [row] = await rowTexts(page)
+      expect(row!.name).toBe('Caf\u00e9 \u00e4.txt')
+      expect(row!.meta).not.toContain('renamed')
+      expect(diskFiles(c.dir)).toEqual(['Caf\u00e9 \u00e4.txt'])
       expect(problems).toEqual([])
     } finally {
       await ctx.close()
@@ -345,6 +386,11 @@ describe('upload page in Chromium', () => {
       await until(() => text(page, 'li')).toContain('plain form.txt')
       await shot(page, 'phone-nojs-result')
       expect(sha256(path.join(c.dir, 'plain form.txt'))).toBe(sha256(file))
+      // The same file again: the result says what it was renamed from, as the script's list does.
+      await page.getByRole('link', { name: 'Upload more' }).click()
+      await page.setInputFiles('#files', [file])
+      await page.getByRole('button', { name: 'Upload' }).click()
+      await until(() => text(page, 'li')).toBe('plain form (1).txt (2048 bytes, renamed from plain form.txt)')
       expect(problems).toEqual([])
     } finally {
       await ctx.close()
@@ -372,6 +418,22 @@ describe('upload page in Chromium', () => {
     }
   })
 
+  it('without scripting, a refused type names the allowed list, and a long list wraps on a phone', async () => {
+    const c = await cli(['--allow', 'image/*,video/*,audio/*,.pdf,.zip,.txt,.docx,.xlsx,application/vnd.oasis.opendocument.text'])
+    const bin = fixture('nojs-type/data.bin', 100)
+    const { ctx, page } = await open({ ...PHONE, javaScriptEnabled: false }, c.url + '/')
+    try {
+      await page.setInputFiles('#files', [bin])
+      await page.getByRole('button', { name: 'Upload' }).click()
+      await until(() => text(page, 'h1')).toBe('Upload failed')
+      expect(plain(await page.locator('body').textContent())).toContain('(allowed: image/*, video/*, audio/*, .pdf, .zip,')
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
+      expect(diskFiles(c.dir)).toEqual([])
+    } finally {
+      await ctx.close()
+    }
+  })
+
   it('--token: without it a clear 401 page; /?token= ends on / with a working page; a lost cookie is explained', async () => {
     const token = 'tok-e2e-secret'
     const c = await cli(['--token', token])
@@ -391,11 +453,18 @@ describe('upload page in Chromium', () => {
       expect(sha256(path.join(c.dir, 't.txt'))).toBe(sha256(file))
 
       // The cookie gone (another browser profile, cleared data): the server's 401 gets a plain answer.
+      const cookies = await ctx.cookies()
       await ctx.clearCookies()
       await page.setInputFiles('#files', [file])
       await until(() => page.locator('#list li[data-state="failed"]').count()).toBe(1)
       await until(() => text(page, '#alert')).toContain('needs its link or QR code')
       await page.getByRole('button', { name: 'Retry t.txt' }).waitFor({ state: 'visible' })
+
+      // The cookie back, the retry goes through, and the warning goes away with the problem.
+      await ctx.addCookies(cookies)
+      await page.getByRole('button', { name: 'Retry t.txt' }).click()
+      await until(() => doneRows(page).count()).toBe(2)
+      await until(() => page.locator('#alert').isHidden()).toBe(true)
       // Only the 401 pages' favicon-less loads may log; the upload page itself logs nothing.
       expect(problems.filter((p) => !p.includes('401'))).toEqual([])
     } finally {

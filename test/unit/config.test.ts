@@ -77,7 +77,7 @@ describe('parseConfig defaults (SPEC §1)', () => {
     expect(c.once).toBe(true)
     expect(c.tls).toEqual({ certFile: 'c.pem', keyFile: 'k.pem' })
     expect(c.token).toBe('s3cret')
-    expect(c.allowText).toBe('image/*,.PDF')
+    expect(c.allowText).toBe('image/*, .PDF')
     expect(c.allow).toEqual([
       { kind: 'type', type: 'image', subtype: '*' },
       { kind: 'ext', ext: '.pdf' },
@@ -194,6 +194,10 @@ describe('--timeout', () => {
 })
 
 describe('--allow', () => {
+  it('is shown as a list that can wrap: one space after each comma, whatever was typed', () => {
+    expect(parseConfig({ allow: 'image/*,video/*, .pdf ,.zip' }).allowText).toBe('image/*, video/*, .pdf, .zip')
+  })
+
   it.each(['foo', '', 'image/', '*/png', ',.pdf'])('%j is a usage error naming the flag', (text) => {
     const err = usageError(() => parseConfig({ allow: text }))
     expect(err.message).toContain('--allow')

@@ -50,12 +50,18 @@ function allowed(f) {
   });
 }
 var TOO_LARGE = 'Too large: this receiver takes files up to ' + limit + '.';
-var NOT_ALLOWED = 'Not accepted here: this receiver takes only ' + (cfg.allow || '').split(',').join(', ') + '.';
+var NOT_ALLOWED = 'Not accepted here: this receiver takes only ' + cfg.allow + '.';
+var TOO_MANY = cfg.maxFiles === null ? '' : 'Not sent: this receiver takes ' + (cfg.maxFiles === 1 ? 'one file' : cfg.maxFiles + ' files') + ' at a time. Send it again once the others are done.';
 var NEEDS_LINK = 'This receiver needs its link or QR code: open the address shown where it runs, then try again.';
 function refusal(f) {
   if (cfg.maxFileSize !== null && f.size > cfg.maxFileSize) return 'Too large (' + size(f.size) + '): this receiver takes files up to ' + limit + '.';
   if (!allowed(f)) return NOT_ALLOWED;
   return '';
+}
+
+/** The server stores names NFC-normalised: a Mac's decomposed "ä" is not a rename. */
+function same(stored, sent) {
+  return stored === (sent.normalize ? sent.normalize('NFC') : sent);
 }
 
 function shown(on) {
@@ -76,11 +82,14 @@ function warn(text) {
 function add(entries) {
   if (!entries.length) return;
   shown(true);
-  var refused = 0;
+  var refused = 0, taken = 0;
   entries.forEach(function (en) {
     var it = { id: ++seq, file: en.file, path: en.path || en.file.name, size: en.file.size, state: 'queued', frac: 0, msg: '', samples: [] };
     row(it);
-    var why = refusal(it.file);
+    // --max-files counts the files of one request; the page sends each file on its own, so it
+    // holds a pick to the same number, as the server holds the plain form's post.
+    var why = refusal(it.file) || (cfg.maxFiles !== null && taken >= cfg.maxFiles ? TOO_MANY : '');
+    if (!why) taken++;
     if (why) { it.state = 'refused'; it.msg = why; refused++; }
     items.push(it);
     paint(it);
@@ -146,7 +155,7 @@ function paint(it) {
   else if (st === 'done') {
     var s = it.stored;
     info = 'Saved · ' + size(s.size);
-    if (s.name !== it.path) info += ' · renamed from ' + it.path;
+    if (!same(s.name, it.path)) info += ' · renamed from ' + it.path;
     e.nm.textContent = s.name;
   } else if (st === 'cancelled') { info = 'Cancelled'; btn = 'Retry'; }
   else if (st === 'failed') { info = it.msg; btn = 'Retry'; }
@@ -224,9 +233,11 @@ function answer(it, status, text) {
   try { body = JSON.parse(text); } catch (e) { body = null; }
   var stored = body && body.files && body.files[0];
   if (status === 201 && stored) {
+    // Whatever stopped the others (a full disk, a lost cookie) is over.
+    alertEl.hidden = true;
     it.state = 'done';
     it.stored = stored;
-    say(stored.name === it.path ? it.path + ' saved.' : it.path + ' saved as ' + stored.name + '.');
+    say(same(stored.name, it.path) ? it.path + ' saved.' : it.path + ' saved as ' + stored.name + '.');
     done(it);
     return;
   }

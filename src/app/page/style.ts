@@ -11,7 +11,7 @@ main{max-width:42rem;margin:0 auto}
 h1{font-size:1.75rem;line-height:1.2;margin:.75rem 0 .3rem}
 h2{font-size:1.05rem;margin:0}
 p{margin:0}
-.lim{color:var(--mut);margin-bottom:1.1rem}
+.lim{color:var(--mut);margin-bottom:1.1rem;overflow-wrap:anywhere}
 .vh,.js .pick input{position:absolute;width:1px;height:1px;margin:-1px;padding:0;border:0;overflow:hidden;clip:rect(0 0 0 0);clip-path:inset(50%);white-space:nowrap}
 .js .nojs,html:not(.js) .js,[hidden]{display:none!important}
 svg{width:1.6em;height:1.6em;flex:none;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round}
