@@ -32,6 +32,8 @@ export interface TerminalReporter extends Reporter {
 }
 
 const REDRAW_MS = 100
+/** How often the block is redrawn while no bytes arrive. */
+const STALE_MS = 1000
 
 /** chalk ignores NO_COLOR and looks at stdout, while our output is stderr (chalk#547). */
 export function colorLevel(env: NodeJS.ProcessEnv, isTTY: boolean): 0 | 1 | 2 | 3 {
@@ -132,36 +134,67 @@ export function createTerminalReporter(opts: TerminalOptions): TerminalReporter 
     return lines
   }
 
+  // Lines for above the block (strings for stderr, functions that write to stdout), in order.
+  const pending: Array<string | (() => void)> = []
+  let lastDraw = -Infinity
+  let due = Infinity
+
   /**
    * Redraws the block in place: one write, each row overwritten then cleared to its end, so the
-   * block is never blank on screen. With a permanent line, the block is cleared first and the line
-   * takes its place, the block following below it.
+   * block is never blank on screen. With lines waiting, the block is cleared first and they take
+   * its place, the block following below them.
    */
-  const draw = (permanent = '') => {
+  const draw = () => {
     if (closed) return
+    if (timer) clearTimeout(timer)
+    timer = null
+    due = Infinity
+    lastDraw = Date.now()
     const lines = blockLines()
     let s: string
-    if (permanent) {
+    if (pending.length > 0) {
       // With no block drawn, `\r` still matters: it puts the line over a `^C` the terminal echoed.
-      s = (drawnRows > 0 ? clearBlock() : '\r') + permanent + lines.map((l) => l + '\n').join('')
+      s = drawnRows > 0 ? clearBlock() : '\r'
+      for (const item of pending) {
+        if (typeof item === 'string') s += item
+        else {
+          out.write(s)
+          s = ''
+          item()
+        }
+      }
+      pending.length = 0
+      s += lines.map((l) => l + '\n').join('')
     } else {
       s = (drawnRows > 0 ? `\x1b[${drawnRows}A\r` : '') + lines.map((l) => l + '\x1b[K\n').join('') + '\x1b[J'
     }
     out.write(s)
     drawnRows = lines.length
+    // Nothing arriving is news too: a stalled upload's rate falls and its time left grows.
+    if (active.size > 0) schedule(STALE_MS)
   }
 
-  const schedule = () => {
-    if (!live || timer || closed) return
-    timer = setTimeout(() => {
-      timer = null
-      draw()
-    }, REDRAW_MS)
+  /** A redraw `delay` ms from now, or sooner if one is already due; never within REDRAW_MS of the last. */
+  const schedule = (delay = REDRAW_MS) => {
+    if (!live || closed) return
+    const now = Date.now()
+    const at = Math.max(now + delay, lastDraw + REDRAW_MS)
+    if (timer && due <= at) return
+    if (timer) clearTimeout(timer)
+    due = at
+    timer = setTimeout(draw, at - now)
     timer.unref()
   }
 
+  /** A line above the block: at once if the last redraw is long enough ago, else with the next one. */
+  const above = (item: string | (() => void)) => {
+    pending.push(item)
+    if (Date.now() >= lastDraw + REDRAW_MS) draw()
+    else schedule(0)
+  }
+
   const emitLine = (text: string) => {
-    if (live && !closed) draw(text + '\n')
+    if (live && !closed) above(text + '\n')
     else out.write(text + '\n')
   }
 
@@ -175,12 +208,8 @@ export function createTerminalReporter(opts: TerminalOptions): TerminalReporter 
     chalk: c,
     line: emitLine,
     outside(write: () => void) {
-      if (!live || closed || drawnRows === 0) return write()
-      out.write(clearBlock())
-      drawnRows = 0
-      write()
-      // Not at once: a finished upload's own line usually follows and redraws the block.
-      schedule()
+      if (!live || closed || (drawnRows === 0 && pending.length === 0)) return write()
+      above(write)
     },
     emit(e: UploadEvent) {
       switch (e.type) {
@@ -225,7 +254,14 @@ export function createTerminalReporter(opts: TerminalOptions): TerminalReporter 
     close() {
       if (timer) clearTimeout(timer)
       timer = null
-      if (live && drawnRows > 0) out.write(clearBlock())
+      if (live && !closed && (drawnRows > 0 || pending.length > 0)) {
+        // What waits for the next redraw goes out now, without the block.
+        active.clear()
+        draw()
+        if (drawnRows > 0) out.write(clearBlock())
+      }
+      if (timer) clearTimeout(timer)
+      timer = null
       drawnRows = 0
       closed = true
       if (live) tty.off?.('resize', onResize)

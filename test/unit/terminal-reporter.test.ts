@@ -120,6 +120,9 @@ describe('on a TTY: the live block', () => {
     r.emit(progress(1, 4_800_000))
     const before = term.chunks.length
     r.emit(stored(1, '192.168.1.23', 'img (1).jpg', 4_800_000, 400, 'img.jpg'))
+    // The block was drawn 50 ms ago: the line goes out with the next redraw, not a second one now.
+    expect(term.chunks.length).toBe(before)
+    vi.advanceTimersByTime(50)
     const write = term.chunks.slice(before).join('')
     // Cursor up over the two-line block, clear it, then the permanent line, then the block again.
     expect(write.startsWith('\x1b[2A\r\x1b[J✔ 192.168.1.23  img.jpg → in/img (1).jpg  4.8 MB  400 ms  12 MB/s\n')).toBe(true)
@@ -127,6 +130,48 @@ describe('on a TTY: the live block', () => {
       '✔ 192.168.1.23  img.jpg → in/img (1).jpg  4.8 MB  400 ms  12 MB/s',
       expect.stringMatching(/^↑ 192\.168\.1\.40 {2}big\.iso/),
     ])
+  })
+
+  it('uploads finishing in a burst: at most 10 redraws a second, every line printed once, in order', () => {
+    tty()
+    r.emit(started(1, '192.168.1.9', 'slow.bin', 1_000_000))
+    vi.advanceTimersByTime(150)
+    const before = term.chunks.join('').match(UP)?.length ?? 0
+    // 300 small uploads over one second, each started and stored at once (a script's PUTs).
+    for (let i = 0; i < 300; i++) {
+      r.emit(started(100 + i, '192.168.1.23', `f${i}.txt`, 10))
+      r.emit(stored(100 + i, '192.168.1.23', `f${i}.txt`, 10, 1))
+      vi.advanceTimersByTime(1000 / 300)
+    }
+    vi.advanceTimersByTime(100)
+    const redraws = (term.text.match(UP)?.length ?? 0) - before
+    expect(redraws).toBeLessThanOrEqual(11)
+    const done = term.screen().filter((l) => l.startsWith('✔'))
+    expect(done).toHaveLength(300)
+    expect(done[0]).toContain('f0.txt')
+    expect(done[299]).toContain('f299.txt')
+    expect(term.screen().at(-1)).toMatch(/^↑ 192\.168\.1\.9 {2}slow\.bin/)
+  })
+
+  it('a stalled upload is redrawn anyway, about once a second: its rate falls, its time left grows', () => {
+    tty()
+    r.emit(started(1, '192.168.1.23', 'a.bin', 10_000_000))
+    for (let t = 0; t < 20; t++) {
+      r.emit(progress(1, (t + 1) * 150_000))
+      vi.advanceTimersByTime(100)
+    }
+    const moving = term.screen()[0]!
+    const n = term.chunks.length
+    vi.advanceTimersByTime(5000)
+    expect(term.chunks.length - n).toBeGreaterThanOrEqual(4)
+    expect(term.chunks.length - n).toBeLessThanOrEqual(6)
+    const stalled = term.screen()[0]!
+    const rate = (l: string) => {
+      const m = /([\d.]+) ([kMG]?)B\/s$/.exec(l)
+      return m ? Number(m[1]) * 1000 ** ' kMG'.indexOf(m[2] || ' ') : NaN
+    }
+    expect(stalled).not.toBe(moving)
+    expect(rate(stalled)).toBeLessThan(rate(moving))
   })
 
   it('a failure prints ✖ with the code and message, and the live line goes', () => {
@@ -194,6 +239,7 @@ describe('on a TTY: the live block', () => {
     vi.advanceTimersByTime(150)
     r.emit(stored(1, '192.168.1.23', 'red.txt', 100, 10, evil))
     r.emit({ type: 'failed', id: 2, client: '192.168.1.23', name: evil, code: 'TYPE_NOT_ALLOWED', message: `no \x1b[5m${evil}` })
+    vi.advanceTimersByTime(100)
     // Only our own sequences remain: colours, cursor up, erase line / below.
     const foreign = term.text.replace(/\x1b\[[0-9;]*m|\x1b\[\d+A\r|\x1b\[[JK]|\r(?=(?:\x1b\[[0-9;]*m)*[✔✖])/g, '')
     expect(foreign).not.toMatch(/[\x1b\x9b\x07\r\u202e]/)
