@@ -61,6 +61,8 @@ export async function run(config: Config, io: RunIO): Promise<number> {
       },
     })
   }
+  /** A line about the process itself (stopping, aborting): above the live block, or plain with --quiet. */
+  const notice = (text: string) => (terminal ? terminal.line(text) : io.stderr.write(text + '\n'))
   let files = 0
   let bytes = 0
   const reporter: Reporter = {
@@ -85,8 +87,9 @@ export async function run(config: Config, io: RunIO): Promise<number> {
     if (stopping || !listener) return
     stopping = true
     const busy = listener.busy
-    if (why && terminal) {
-      terminal.line(
+    // Also with --quiet while uploads run: a Ctrl-C that seems to do nothing gets pressed again.
+    if (why && (terminal || busy > 0)) {
+      notice(
         busy > 0
           ? `${why}: no new connections; waiting for ${busy} upload${busy === 1 ? '' : 's'} to finish. Press Ctrl-C again to abort ${busy === 1 ? 'it' : 'them'}${why.startsWith('SIG') ? ` (or send ${why} again)` : ''}.`
           : `${why}: stopping.`,
@@ -175,11 +178,11 @@ export async function run(config: Config, io: RunIO): Promise<number> {
     void Promise.race([settled, new Promise((r) => (timer = setTimeout(r, ABORT_WAIT_MS)))]).then(() => {
       clearTimeout(timer)
       store.removeTemps()
-      if (terminal && busy > 0) {
+      if (busy > 0) {
         const name = sig === 'SIGINT' ? 'Ctrl-C' : sig
         // --stdout keeps nothing on disk: what went out is out.
         const after = config.stdout ? 'standard output is incomplete' : `${busy === 1 ? 'its' : 'their'} partial data was removed`
-        terminal.line(`${name} again: aborted ${busy} upload${busy === 1 ? '' : 's'}; ${after}.`)
+        notice(`${name} again: aborted ${busy} upload${busy === 1 ? '' : 's'}; ${after}.`)
       }
       finish(130)
     })

@@ -243,6 +243,20 @@ describe('signals', () => {
     expect(c.stderr()).toBe('')
     expect(c.events.map((e) => e.event)).toEqual(['listening', 'stored', 'closed'])
   })
+
+  it('--quiet: a Ctrl-C while an upload runs still says it is waiting, and a second one what it aborted', async () => {
+    const c = await cli(['--quiet'])
+    const put = await slowPut(c.port, 'q.bin', randomBytes(64 * 1024))
+    await put.send(0, 16 * 1024)
+    await until(() => existsSync(c.dir) && temps(c.dir).length === 1, 5_000, 'upload in flight')
+    c.proc.kill('SIGINT')
+    await until(() => c.stderr().includes('waiting for 1 upload'), 5_000, 'the waiting notice', c.stderr)
+    c.proc.kill('SIGINT')
+    expect(await withTimeout(c.exited, 5_000, 'exit')).toBe(130)
+    expect(c.stderr()).toContain('Ctrl-C again: aborted 1 upload; its partial data was removed.')
+    expect(c.stderr()).not.toContain('Done:')
+    put.sock.destroy()
+  })
 })
 
 /** Runs the CLI (human output, no --json) to its exit. */
