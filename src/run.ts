@@ -140,7 +140,8 @@ export async function run(config: Config, io: RunIO): Promise<number> {
   }
 
   const port = listener.address.port
-  const urls = listenUrls(config.host, port, tls !== undefined)
+  // The address bound, not --host as typed: `0` is a wildcard bind, `127.1` is 127.0.0.1 (SPEC §6).
+  const urls = listenUrls(listener.address.address, port, tls !== undefined)
   reporter.emit({ type: 'listening', port, urls, dir: root })
   if (terminal) {
     const qr = config.qr && io.stderr.isTTY === true
@@ -246,9 +247,10 @@ function listenError(err: unknown, config: Config): Error {
   const where = `${config.host}:${config.port}`
   if (code === 'EADDRINUSE') return new StartupError(`port ${config.port} is already in use; pick another with --port (or --port 0 for any free one).`)
   if (code === 'EACCES') return new StartupError(`not allowed to listen on ${where}; ports below 1024 need privileges, try --port 4000.`)
-  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    return new StartupError(`cannot listen on ${where}: no such address on this machine; check --host.`)
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return new StartupError(`cannot listen on ${where}: the host name does not resolve${code === 'EAI_AGAIN' ? ' (the name server did not answer)' : ''}; check --host.`)
   }
+  if (code === 'EADDRNOTAVAIL') return new StartupError(`cannot listen on ${where}: no such address on this machine; check --host.`)
   // A link-local IPv6 address without its zone (fe80::1), a name longer than DNS allows.
   if (code === 'EINVAL') return new StartupError(`cannot listen on ${where}: not a usable address (${code}); check --host.`)
   if (/key|cert|PEM|asn1/i.test((err as Error).message ?? '')) {

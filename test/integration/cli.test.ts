@@ -386,6 +386,31 @@ describe('running servers', () => {
   })
 })
 
+describe('--host as people write it: `listening` names the address bound (SPEC §6)', () => {
+  const urlsFor = async (host: string) => {
+    const c = await startCli(['--host', host], { dir: path.join(scratch(), 'in') })
+    try {
+      return { port: c.port, urls: c.events[0]!.urls as string[] }
+    } finally {
+      await c.stop()
+    }
+  }
+
+  it('127.1 is 127.0.0.1; [::1], as in a URL, is ::1', async () => {
+    const a = await urlsFor('127.1')
+    expect(a.urls).toEqual([`http://127.0.0.1:${a.port}/`])
+    const b = await urlsFor('[::1]')
+    expect(b.urls).toEqual([`http://[::1]:${b.port}/`])
+  })
+
+  it('0 is the wildcard: the same URLs as 0.0.0.0, one per interface, none with the host as typed', async () => {
+    const zero = await urlsFor('0')
+    const wild = await urlsFor('0.0.0.0')
+    expect(zero.urls.map((u) => u.replace(`:${zero.port}/`, ':P/'))).toEqual(wild.urls.map((u) => u.replace(`:${wild.port}/`, ':P/')))
+    expect(zero.urls.join(' ')).not.toContain('://0:')
+  })
+})
+
 describe.concurrent('startup failures: exit 1, one line, no stack trace', () => {
   const base = (dir: string) => ['--host', '127.0.0.1', '--port', '0', '--json', '--dir', dir]
 

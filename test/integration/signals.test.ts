@@ -324,6 +324,11 @@ describe('startup failures: what happened and what to do, one line, exit 1, no s
       async () => ['--host', 'fe80::1', '--port', '0', '--dir', path.join(scratch(), 'in')],
       /^upload-recv: cannot listen on fe80::1:0: not a usable address \(EINVAL\); check --host\.$/,
     ],
+    [
+      'a host name that does not resolve',
+      async () => ['--host', 'no-such-host.invalid', '--port', '0', '--dir', path.join(scratch(), 'in')],
+      /^upload-recv: cannot listen on no-such-host\.invalid:0: the host name does not resolve( \(the name server did not answer\))?; check --host\.$/,
+    ],
   ]
   const low = unprivilegedPortStart()
   if (process.getuid?.() !== 0 && low > 1) {
