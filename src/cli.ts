@@ -84,6 +84,14 @@ function envSwitches(program: Command): void {
   }
 }
 
+/** `--port: …` -> `--port (UPLOAD_RECV_PORT): …` when the value came from there: nobody typed --port. */
+function naming(program: Command, message: string): string {
+  const flag = /^--[a-z-]+/.exec(message)?.[0]
+  const opt = flag === undefined ? undefined : program.options.find((o) => o.long === flag)
+  if (!opt?.envVar || program.getOptionValueSource(opt.attributeName()) !== 'env') return message
+  return `${flag} (${opt.envVar})${message.slice(flag!.length)}`
+}
+
 async function main(argv: string[]): Promise<number> {
   const program = buildProgram()
   try {
@@ -107,11 +115,11 @@ async function main(argv: string[]): Promise<number> {
     })
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`upload-recv: ${err.message}\n`)
+      process.stderr.write(`upload-recv: ${naming(program, err.message)}\n`)
       return 2
     }
     if (err instanceof StartupError) {
-      process.stderr.write(`upload-recv: ${err.message}\n`)
+      process.stderr.write(`upload-recv: ${naming(program, err.message)}\n`)
       return 1
     }
     throw err

@@ -193,7 +193,8 @@ describe.concurrent('usage errors: exit 2, one line on stderr, nothing listening
     const r = await runToExit(['--host', '127.0.0.1', '--json', '--dir', dir], { env: { UPLOAD_RECV_PORT: 'abc' } })
     expect(r.code).toBe(2)
     expectOneLine(r.stderr)
-    expect(r.stderr).toContain('abc')
+    // Named as it was given: nobody typed --port.
+    expect(r.stderr).toBe('upload-recv: --port (UPLOAD_RECV_PORT): "abc" is not a port number (0-65535; 0 picks a free one)\n')
     expect(r.stdout).toBe('')
     expect(existsSync(dir)).toBe(false)
   })
@@ -215,7 +216,17 @@ describe.concurrent('usage errors: exit 2, one line on stderr, nothing listening
     })
     expect(r.code).toBe(2)
     expectOneLine(r.stderr)
+    expect(r.stderr).toMatch(/^upload-recv: --max-file-size \(UPLOAD_RECV_MAX_FILE_SIZE\): invalid size "12XB"/)
     expect(r.stdout).toBe('')
+  })
+
+  it('UPLOAD_RECV_DIR naming a file: exit 1, and the line says where the folder came from', async () => {
+    const file = path.join(scratch(), 'a-file')
+    writeFileSync(file, 'x')
+    const r = await runToExit(['--host', '127.0.0.1', '--port', '0', '--json'], { env: { UPLOAD_RECV_DIR: file } })
+    expect(r.code).toBe(1)
+    expectOneLine(r.stderr)
+    expect(r.stderr).toMatch(/^upload-recv: --dir \(UPLOAD_RECV_DIR\) .*a-file is not a folder/)
   })
 })
 
