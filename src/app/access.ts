@@ -3,6 +3,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { HttpError } from '../errors.js'
 import type { Request } from '../http/connection.js'
+import { trimOws } from '../http/head.js'
 
 export const TOKEN_COOKIE = 'upload_recv_token'
 
@@ -35,9 +36,9 @@ function cookieToken(cookie: string | undefined): string | null {
   if (!cookie) return null
   for (const part of cookie.split(';')) {
     const eq = part.indexOf('=')
-    if (eq !== -1 && part.slice(0, eq).trim() === TOKEN_COOKIE) {
+    if (eq !== -1 && trimOws(part.slice(0, eq)) === TOKEN_COOKIE) {
       try {
-        return decodeURIComponent(part.slice(eq + 1).trim())
+        return decodeURIComponent(trimOws(part.slice(eq + 1)))
       } catch {
         return null
       }
@@ -51,7 +52,7 @@ function authorization(req: Request, scheme: string): string | null {
   if (!value) return null
   const space = value.indexOf(' ')
   if (space === -1 || value.slice(0, space).toLowerCase() !== scheme) return null
-  return value.slice(space + 1).trim()
+  return trimOws(value.slice(space + 1))
 }
 
 export interface AccessResult {

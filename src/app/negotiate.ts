@@ -1,4 +1,5 @@
 // SPEC §3: HTML only when Accept ranks text/html above application/json; ties, */* or no Accept mean JSON.
+import { trimOws } from '../http/head.js'
 
 /** The q-value `accept` gives `type`, using the most specific matching range (RFC 9110 §12.5.1). */
 function quality(accept: string, type: string): number {
@@ -6,7 +7,7 @@ function quality(accept: string, type: string): number {
   let best = -1
   let q = 0
   for (const range of accept.split(',')) {
-    const [media, ...params] = range.split(';').map((s) => s.trim().toLowerCase())
+    const [media, ...params] = range.split(';').map((s) => trimOws(s).toLowerCase())
     if (!media) continue
     const specificity = media === type ? 2 : media === `${major}/*` ? 1 : media === '*/*' ? 0 : -1
     if (specificity < best || specificity === -1) continue

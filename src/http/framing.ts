@@ -2,7 +2,7 @@
 // whether the connection persists (§9.3), and what the client expects (RFC 9110 §10.1.1).
 // Every ambiguity that could let two parsers disagree on where a request ends is rejected.
 import { HttpError } from '../errors.js'
-import { type RequestHead, headerTokens, headerValues } from './head.js'
+import { type RequestHead, headerTokens, headerValues, trimOws } from './head.js'
 import { isValidHost } from './host.js'
 
 export type Framing = { kind: 'none' } | { kind: 'length'; length: number } | { kind: 'chunked' }
@@ -42,7 +42,7 @@ export function bodyFraming(head: RequestHead): Framing {
     // RFC 9112 §6.1: TE in a 1.0 message, or TE with CL, is how requests get smuggled.
     if (cl.length > 0) throw new HttpError('BAD_REQUEST', 'Both Transfer-Encoding and Content-Length.')
     if (head.versionMinor === 0) throw new HttpError('BAD_REQUEST', 'Transfer-Encoding in an HTTP/1.0 request.')
-    const codings = te.join(',').split(',').map((c) => c.trim())
+    const codings = te.join(',').split(',').map(trimOws)
     for (const c of codings) {
       // Also catches `chunked;q=1` and empty members: the chunked coding has no parameters (§7.1).
       if (!TOKEN.test(c)) throw new HttpError('BAD_REQUEST', 'Malformed Transfer-Encoding.')
@@ -62,7 +62,7 @@ export function bodyFraming(head: RequestHead): Framing {
     return length === 0 ? { kind: 'none' } : { kind: 'length', length }
   }
   if (cl.length > 0) {
-    const members = cl.join(',').split(',').map((v) => v.trim())
+    const members = cl.join(',').split(',').map(trimOws)
     if (!members.every((m) => DIGITS.test(m))) throw new HttpError('BAD_REQUEST', 'Malformed Content-Length.')
     // `003` is 3; `42, 42` is one length (§6.3 rule 5), different ones are a smuggling attempt.
     const values = new Set(members.map((m) => m.replace(/^0+(?=.)/, '')))

@@ -29,12 +29,25 @@ export function header(head: RequestHead, name: string): string | undefined {
   return values.length === 0 ? undefined : values.join(', ')
 }
 
+/**
+ * `s` without the optional whitespace around it: spaces and tabs only (RFC 9110 §5.6.3).
+ * `String#trim` also strips U+00A0, which a latin1 head holds for the obs-text byte 0xA0: it made
+ * `chunked\xa0` chunked and `\xa05` a length of 5, where strict parsers refuse both (smuggling).
+ */
+export function trimOws(s: string): string {
+  let start = 0
+  let end = s.length
+  while (start < end && (s.charCodeAt(start) === 0x20 || s.charCodeAt(start) === 0x09)) start++
+  while (end > start && (s.charCodeAt(end - 1) === 0x20 || s.charCodeAt(end - 1) === 0x09)) end--
+  return start === 0 && end === s.length ? s : s.slice(start, end)
+}
+
 /** Comma-separated list members of a field, lower-cased and trimmed, empty members dropped (RFC 9110 §5.6.1). */
 export function headerTokens(head: RequestHead, name: string): string[] {
   const out: string[] = []
   for (const v of headerValues(head, name)) {
     for (const part of v.split(',')) {
-      const t = part.trim().toLowerCase()
+      const t = trimOws(part).toLowerCase()
       if (t !== '') out.push(t)
     }
   }

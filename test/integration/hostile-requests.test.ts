@@ -311,9 +311,24 @@ describe('hostile requests', () => {
     })(),
   ]
 
+  // 0xA0 is obs-text (NBSP in latin1), not whitespace: `chunked\xa0` is no chunked, `\xa05` no length.
+  for (const [tag, field] of [
+    ['nbsp-te', 'Transfer-Encoding: chunked\xa0'],
+    ['nbsp-te2', 'Transfer-Encoding: \xa0chunked'],
+  ] as const) {
+    const hidden = SMUGGLED(tag)
+    const body = `${hidden.length.toString(16)}\r\n${hidden}\r\n0\r\n\r\n`
+    SMUGGLING.push({ what: `\`${field.replace('\xa0', '\\xa0')}\` (bytes, not UTF-8)`, request: r(`POST /${tag}.txt HTTP/1.1`, H, field) + body, status: 400 })
+  }
+  {
+    const hidden = SMUGGLED('nbsp-cl')
+    SMUGGLING.push({ what: '`Content-Length: \\xa0N` (bytes, not UTF-8)', request: r('POST /nbsp-cl.txt HTTP/1.1', H, `Content-Length: \xa0${hidden.length}`) + hidden, status: 400 })
+  }
+
   for (const row of SMUGGLING) {
     it(`smuggling: ${row.what} -> one ${row.status}, closed, nothing stored`, async () => {
-      const res = await rawRequest(cli.port, [row.request], { ms: 3_000 })
+      // latin1: every char one byte, as written (0xA0 stays 0xA0).
+      const res = await rawRequest(cli.port, [Buffer.from(row.request, 'latin1')], { ms: 3_000 })
       expect(statuses(res.text), res.text).toEqual([row.status])
       expect(res.text.match(/^HTTP\/1\.[01] \d{3} /gm) ?? []).toHaveLength(1)
       expect(res.closed).toBe(true)

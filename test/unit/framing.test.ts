@@ -88,6 +88,14 @@ describe('body framing (Content-Length / Transfer-Encoding)', () => {
     { what: 'TE empty', lines: ['Transfer-Encoding:'], error: 'BAD_REQUEST', status: 400 },
     { what: 'TE in HTTP/1.0', version: '1.0', lines: ['Transfer-Encoding: chunked'], error: 'BAD_REQUEST', status: 400 },
     { what: 'CL in HTTP/1.0', version: '1.0', lines: ['Content-Length: 7'], framing: { kind: 'length', length: 7 } },
+    // 0xA0 (NBSP in latin1) is obs-text, part of the value: only SP and HTAB are OWS (RFC 9110 §5.6.3).
+    { what: 'CL `\\xa05`', lines: ['Content-Length: \xa05'], error: 'BAD_REQUEST', status: 400 },
+    { what: 'CL `5\\xa0`', lines: ['Content-Length: 5\xa0'], error: 'BAD_REQUEST', status: 400 },
+    { what: 'CL `5\\xa0,\\xa05`', lines: ['Content-Length: 5\xa0,\xa05'], error: 'BAD_REQUEST', status: 400 },
+    { what: 'CL `5,\\t5` (a tab is OWS)', lines: ['Content-Length: 5,\t5'], framing: { kind: 'length', length: 5 } },
+    { what: 'TE `\\xa0chunked`', lines: ['Transfer-Encoding: \xa0chunked'], error: 'BAD_REQUEST', status: 400 },
+    { what: 'TE `chunked\\xa0`', lines: ['Transfer-Encoding: chunked\xa0'], error: 'BAD_REQUEST', status: 400 },
+    { what: 'TE `gzip,\\xa0chunked`', lines: ['Transfer-Encoding: gzip,\xa0chunked'], error: 'BAD_REQUEST', status: 400 },
   ]
   for (const row of rows) {
     it(row.what, () => {
@@ -143,6 +151,7 @@ describe('Expect', () => {
     { what: '100-continue with a parameter -> 417', lines: ['Expect: 100-continue; x=1'], error: 'EXPECTATION_FAILED' },
     { what: 'foo ignored in HTTP/1.0', version: '1.0', lines: ['Expect: foo'], expect: false },
     { what: '100-continue ignored in HTTP/1.0', version: '1.0', lines: ['Expect: 100-continue'], expect: false },
+    { what: '\\xa0100-continue -> 417', lines: ['Expect: \xa0100-continue'], error: 'EXPECTATION_FAILED' },
   ]
   for (const row of rows) {
     it(`${row.what}`, () => {
@@ -174,6 +183,8 @@ describe('keep-alive', () => {
     { what: '1.0 Connection: Keep-Alive', version: '1.0', lines: ['Connection: Keep-Alive'], keepAlive: true },
     { what: '1.0 keep-alive, close', version: '1.0', lines: ['Connection: keep-alive, close'], keepAlive: false },
     { what: '1.0 Connection: close', version: '1.0', lines: ['Connection: close'], keepAlive: false },
+    { what: '1.0 `\\xa0keep-alive` is not keep-alive', version: '1.0', lines: ['Connection: \xa0keep-alive'], keepAlive: false },
+    { what: '1.1 `close\\xa0` is not close', version: '1.1', lines: ['Connection: close\xa0'], keepAlive: true },
   ]
   for (const row of rows) {
     it(row.what, () => {
