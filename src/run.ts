@@ -34,6 +34,11 @@ const BODY_HWM = 128 * 1024
 const ABORT_WAIT_MS = 1000
 
 export async function run(config: Config, io: RunIO): Promise<number> {
+  // Anyone on the LAN could then write to the terminal: clear it, retitle it, set the clipboard
+  // (OSC 52). curl likewise refuses binary output to a terminal.
+  if (config.stdout && io.stdout.isTTY === true) {
+    throw new StartupError('--stdout: standard output is a terminal, where the bytes (escape codes and all) would go to the screen; redirect it: > file, or | command.')
+  }
   // --stdout stores nothing: its --dir is neither made nor needs to be writable.
   const root = config.stdout ? path.resolve(config.dir) : await prepareDir(config.dir)
   const tls = config.tls ? await readTls(config.tls.certFile, config.tls.keyFile) : undefined

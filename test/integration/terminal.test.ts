@@ -264,6 +264,22 @@ describe.skipIf(!HAVE_SCRIPT || !HAVE_CURL)('on a real terminal (script), a thro
   })
 })
 
+describe.skipIf(!HAVE_SCRIPT)('--stdout and a terminal', () => {
+  const exitOf = async (cli: string[], redirect: string) => {
+    const cmd = `${[process.execPath, BIN, '--port', '0', '--host', '127.0.0.1', ...cli].map(sq).join(' ')}${redirect}; echo "exit=$?"`
+    const run = track(spawn('script', ['-qfec', cmd, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv() }))
+    await withTimeout(run.exited, 10_000, 'script')
+    return run.out()
+  }
+
+  it('standard output on the terminal: refused before listening (exit 1, one line), since any client could write escape codes to it', async () => {
+    const out = await exitOf(['--stdout', '--dir', scratch()], '')
+    expect(out).toContain('upload-recv: --stdout: standard output is a terminal')
+    expect(out).toMatch(/exit=1\s*$/)
+    expect(out).not.toContain('http://')
+  })
+})
+
 describe.skipIf(!HAVE_CURL)('stderr piped (not a terminal)', () => {
   it('plain start and end lines, no escape sequence at all, nothing but the path on stdout', async () => {
     const dir = scratch()
