@@ -20,7 +20,7 @@ import { listenUrls } from './urls.js'
 
 export interface RunIO {
   stdout: Writable & { isTTY?: boolean }
-  stderr: Writable & { isTTY?: boolean }
+  stderr: Writable & { isTTY?: boolean; columns?: number }
   env: NodeJS.ProcessEnv
   version: string
   /** Signal source; process in production. */
@@ -151,7 +151,12 @@ export async function run(config: Config, io: RunIO): Promise<number> {
   if (terminal) {
     const qr = config.qr && io.stderr.isTTY === true
     terminal.line(
-      (await renderBanner({ version: io.version, dir: config.stdout ? 'standard output' : root, urls, token: config.token, qr }, terminal.chalk)).trimEnd(),
+      (
+        await renderBanner(
+          { version: io.version, dir: config.stdout ? 'standard output' : root, urls, token: config.token, qr, columns: io.stderr.columns },
+          terminal.chalk,
+        )
+      ).trimEnd(),
     )
   }
   // Standard output gone (`| head -1` done): nobody can learn about further files, so stop. Any

@@ -8,6 +8,8 @@ export interface BannerInfo {
   /** Shown with the token appended, the one place it ever appears. */
   token: string | null
   qr: boolean
+  /** The terminal's width: a QR code wider than it wraps into something no phone can scan. */
+  columns?: number | undefined
 }
 
 export function withToken(url: string, token: string | null): string {
@@ -20,8 +22,13 @@ export async function renderBanner(info: BannerInfo, c: ChalkInstance): Promise<
     ...info.urls.map((u) => `  ${c.cyan(withToken(u, info.token))}`),
   ]
   const first = info.urls[0]
-  if (info.qr && first) {
-    lines.push(await renderQr(withToken(first, info.token), c.level > 0))
+  const code = info.qr && first ? await renderQr(withToken(first, info.token), c.level > 0) : null
+  // eslint-disable-next-line no-control-regex
+  const width = code === null ? 0 : code.slice(0, code.indexOf('\n')).replace(/\x1b\[[0-9;]*m/g, '').length
+  if (code !== null && info.columns !== undefined && width > info.columns) {
+    lines.push(c.dim(`  A terminal ${width} columns wide would show a QR code. Ctrl-C stops.`))
+  } else if (code !== null) {
+    lines.push(code)
     lines.push(c.dim('  Scan to open the upload page. Ctrl-C stops.'))
   } else {
     lines.push(c.dim('  Ctrl-C stops.'))

@@ -413,6 +413,18 @@ describe('banner', () => {
     expect(text).not.toMatch(/[█▀▄]/)
   })
 
+  it('a terminal narrower than the QR code gets a line saying so instead of a code that wraps', async () => {
+    for (const level of [0, 1] as const) {
+      const c = new Chalk({ level })
+      const width = stripSgr((await renderQr(withToken(info.urls[0]!, info.token), level > 0)).split('\n')[0]!).length
+      const narrow = stripSgr(await renderBanner({ ...info, qr: true, columns: width - 1 }, c))
+      expect(narrow).not.toMatch(/[█▀▄]/)
+      expect(narrow.trimEnd().split('\n').at(-1)).toBe(`  A terminal ${width} columns wide would show a QR code. Ctrl-C stops.`)
+      const wide = await renderBanner({ ...info, qr: true, columns: width }, c)
+      expect(wide).toMatch(/[█▀▄]/)
+    }
+  })
+
   it('the colourless QR code is the same code as qrcode’s small coloured one, light modules as glyphs', async () => {
     const url = 'http://192.168.1.10:4000/?token=s3cr3t'
     const coloured = (await renderQr(url, true)).split('\n').map(stripSgr)
