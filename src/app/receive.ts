@@ -79,7 +79,7 @@ export async function receiveFile(ctx: AppContext, source: Readable, file: Incom
       client: file.client,
       name,
       originalName: file.originalName,
-      path: ctx.stdout ? '-' : path.join(config.dir, name),
+      path: ctx.stdout ? '-' : typedPath(config.dir, name),
       size: result.size,
       sha256: result.sha256,
       mimeType: file.mimeType,
@@ -92,4 +92,10 @@ export async function receiveFile(ctx: AppContext, source: Readable, file: Incom
     reporter.emit({ type: 'failed', id, client: file.client, name: display, code: e.code, message: e.message })
     throw e
   }
+}
+
+/** The stored file as the user would type it; `./-rf x` rather than `-rf x`, which every command takes for options. */
+function typedPath(dir: string, name: string): string {
+  const typed = path.join(dir, name)
+  return typed.startsWith('-') ? `./${typed}` : typed
 }

@@ -840,6 +840,30 @@ describe('answers and modes', () => {
     expect(walkable(c.dir)).toEqual([])
   })
 
+  it('--json: a name holding U+2028, NEL, C1 or a bidi control keeps its event on one line, and parses back to the name sent', async () => {
+    const c = await cli()
+    const sent = 'a\u2028b\u0085c\u009bd\u202ee.txt'
+    const { body, contentType } = multipartBody([{ filename: sent, contentType: 'text/plain', data: 'x' }])
+    const res = await rawUpload(c, httpRequest('POST', '/', { 'Content-Type': contentType, 'Content-Length': String(body.length) }, body))
+    expect(res.status).toBe(201)
+    await c.waitForEvent((e) => e.event === 'stored')
+    expect(await c.stop()).toBe(0)
+    // Split as Python's splitlines() does: every event is still one line of JSON.
+    const lines = c.stdout().split(/\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]/).filter(Boolean)
+    expect(lines.map((l) => (JSON.parse(l) as { event: string }).event)).toEqual(['listening', 'stored', 'closed'])
+    expect(c.stdout()).not.toMatch(/[\u0080-\u009f\u2028\u2029\u202e]/)
+    expect((JSON.parse(lines[1]!) as { originalName: string }).originalName).toBe(sent)
+  })
+
+  it('stdout: a stored name starting with a dash is printed as ./-name, never as something a command takes for an option', async () => {
+    const c = await cli([], { json: false, relativeDir: '.' })
+    const r = await curl(['-T', payload('dash/x.txt', 'x'), `${c.url}/-rf%20x.txt`])
+    expect(r.info.http_code).toBe(201)
+    expect(await c.stop()).toBe(0)
+    expect(c.stdout()).toBe('./-rf x.txt\n')
+    expect(files(c.dir)).toContain('-rf x.txt')
+  })
+
   it('without --json, stdout has one stored path per line, as --dir was given', async () => {
     const c = await cli([], { json: false, relativeDir: 'in' })
     const r1 = await curl(['-T', payload('plain/one.txt', '1'), `${c.url}/`])
