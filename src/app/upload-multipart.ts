@@ -125,8 +125,10 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
     const over = ++counted > config.maxFiles
     const refused = file.originalName === '' ? null : over ? tooManyFiles(config.maxFiles) : refusal(ctx, file)
     if (refused) {
-      // Refused before the store hears of it: its failed line and event are told here.
-      reportRefused(ctx, file.client, file.segments, refused)
+      // Refused before the store hears of it: its failed line and event are told here, after
+      // those of the files before it (a script reads the events in the form's order).
+      const before = saves.slice()
+      void Promise.allSettled(before).then(() => reportRefused(ctx, file.client, file.segments, refused))
       fail(refused, shown)
       stream.resume()
       return

@@ -153,9 +153,10 @@ async function ensureDir(root: string, segments: readonly string[]): Promise<str
         st = await fs.lstat(dir)
       }
     }
-    if (!st.isDirectory() || st.isSymbolicLink()) {
-      throw new HttpError('CONFLICT', `"${path.relative(root, dir)}" exists and is not a folder.`)
+    if (st.isSymbolicLink()) {
+      throw new HttpError('CONFLICT', `"${path.relative(root, dir)}" is a symbolic link, which uploads do not follow.`)
     }
+    if (!st.isDirectory()) throw new HttpError('CONFLICT', `"${path.relative(root, dir)}" exists and is not a folder.`)
   }
   // Belt and braces: the folder we are about to write in really is inside the root.
   const real = await fs.realpath(dir)

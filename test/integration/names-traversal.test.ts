@@ -265,6 +265,8 @@ describe('symlinks inside --dir are never followed', () => {
       const res = await send(e.cli, req)
       expect(res.status, `${label}: ${res.text}`).toBe(409)
       expect(res.json().error.code).toBe('CONFLICT')
+      // Said as it is: the folder exists, it is a link.
+      expect(res.json().error.message).toMatch(/^"(?:real\/deeper-link|link)" is a symbolic link, which uploads do not follow\.$/)
     }
     expect(readdirSync(path.join(e.parent, 'outside'))).toEqual([])
     expect(lstatSync(path.join(e.dir, 'link')).isSymbolicLink()).toBe(true)

@@ -603,6 +603,8 @@ describe('limits and filters', () => {
     // The refused third file has its failed event (and ✖ line), like any file that fails.
     const ev = await c.waitForEvent((e) => e.event === 'failed')
     expect(ev).toMatchObject({ client: '127.0.0.1', name: 'f3.txt', code: 'TOO_MANY_FILES' })
+    // In the form's order: the two stored, then the one refused.
+    expect(c.events.slice(1).map((e) => `${e.event} ${e.name}`)).toEqual(['stored f1.txt', 'stored f2.txt', 'failed f3.txt'])
   })
 
   it('--max-files 1: a browser\'s empty file input (no name, no bytes) is no file, so the one picked is stored', async () => {
