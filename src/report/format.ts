@@ -100,7 +100,11 @@ export function fitWidth(s: string, width: number): string {
   if (displayWidth(s) <= width) return s
   const chars = [...s]
   if (width <= 1) return width === 1 ? '…' : ''
-  const tailRoom = Math.min(Math.floor((width - 1) / 3), 12)
+  // A third of the room for the end, and at least the extension with its dot when that takes at
+  // most half: `a-very-l….mp4`, not `a-very-lo…mp4`.
+  const dot = s.lastIndexOf('.')
+  const ext = dot > 0 ? displayWidth(s.slice(dot)) : 0
+  const tailRoom = Math.min(Math.max(Math.floor((width - 1) / 3), ext <= (width - 1) / 2 ? ext : 0), 12)
   const headRoom = width - 1 - tailRoom
   let head = ''
   let used = 0

@@ -73,7 +73,7 @@ export function createTerminalReporter(opts: TerminalOptions): TerminalReporter 
 
   // One column short of the edge: a line that fills the last column leaves the cursor in a
   // pending-wrap state that terminals treat differently.
-  const width = () => Math.max(20, (out.columns || 80) - 1)
+  const width = () => Math.max(1, (out.columns || 80) - 1)
   // The block must fit on the screen, or moving up over it would stop at the top and leave copies.
   const maxLines = () => Math.max(1, (out.rows || 24) - 2)
 

@@ -180,6 +180,13 @@ describe('fitWidth', () => {
       expect(cut).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/)
     }
   })
+  it('keeps the extension with its dot where it takes at most half the room', () => {
+    const name = 'a-very-long-holiday-video-name.mp4'
+    for (let w = 9; w < name.length; w++) expect(fitWidth(name, w), `width ${w}`).toMatch(/…\.mp4$|….*\.mp4$/)
+    // Too little room: the dot goes before the head does.
+    expect(fitWidth('abcdefghij.tar', 6)).toBe('abcd…r')
+  })
+
   it('degenerate widths', () => {
     expect(fitWidth('abcdef', 1)).toBe('…')
     expect(fitWidth('abcdef', 0)).toBe('')

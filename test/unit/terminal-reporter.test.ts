@@ -200,9 +200,17 @@ describe('on a TTY: the live block', () => {
     const screen = term.screen()
     expect(screen).toHaveLength(3)
     expect(screen[0]).toContain('…')
-    expect(screen[0]).toMatch(/^↑ 192\.168\.100\.200 {2}a-ver.*….*gz {2}123 MB \/ 1\.5 GB {2}8% {2}58\.8 MB\/s$/)
+    expect(screen[0]).toMatch(/^↑ 192\.168\.100\.200 {2}a-ve.*….*\.gz {2}123 MB \/ 1\.5 GB {2}8% {2}58\.8 MB\/s$/)
     expect(screen[0]).toContain('%')
     for (const l of screen) expect(displayWidth(l)).toBeLessThanOrEqual(59)
+  })
+
+  it('columns 20: still one column short of the edge, where a full line would leave the cursor pending a wrap', () => {
+    tty(20)
+    r.emit(started(1, '127.0.0.2', 'a-very-long-holiday-video-name.mp4', 5_000_000))
+    r.emit(progress(1, 1_000_000))
+    vi.advanceTimersByTime(150)
+    for (const l of term.screen()) expect(displayWidth(l), l).toBeLessThanOrEqual(19)
   })
 
   it('a terminal resize redraws the block at the new width', () => {
