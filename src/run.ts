@@ -59,7 +59,8 @@ export async function run(config: Config, io: RunIO): Promise<number> {
   if (config.quiet) {
     // No banner, no progress; but an upload that failed is an error, and errors still go to
     // stderr (SPEC §1): its line, and nothing else.
-    const errors = createTerminalReporter({ out: io.stderr, env: io.env })
+    // Not live: with no block to draw around, each line goes out at once (and none waits for a redraw at exit).
+    const errors = createTerminalReporter({ out: io.stderr, env: io.env, live: false })
     reporters.push({
       emit: (e) => {
         if (e.type === 'failed') errors.emit(e)
@@ -67,7 +68,8 @@ export async function run(config: Config, io: RunIO): Promise<number> {
     })
   }
   /** A line about the process itself (stopping, aborting): above the live block, or plain with --quiet. */
-  const notice = (text: string) => (terminal ? terminal.line(text) : io.stderr.write(text + '\n'))
+  // On a terminal `\r` first, over the `^C` it echoed.
+  const notice = (text: string) => (terminal ? terminal.line(text) : io.stderr.write(`${io.stderr.isTTY ? '\r' : ''}${text}\n`))
   let files = 0
   let bytes = 0
   const reporter: Reporter = {
@@ -96,7 +98,7 @@ export async function run(config: Config, io: RunIO): Promise<number> {
     if (why && (terminal || busy > 0)) {
       notice(
         busy > 0
-          ? `${why}: no new connections; waiting for ${busy} upload${busy === 1 ? '' : 's'} to finish. Press Ctrl-C again to abort ${busy === 1 ? 'it' : 'them'}${why.startsWith('SIG') ? ` (or send ${why} again)` : ''}.`
+          ? `${why}: no new connections; waiting for ${busy} upload${busy === 1 ? '' : 's'} to finish. ${abortHint(why)} to abort ${busy === 1 ? 'it' : 'them'}.`
           : `${why}: stopping.`,
       )
     }
@@ -145,8 +147,7 @@ export async function run(config: Config, io: RunIO): Promise<number> {
   }
 
   const port = listener.address.port
-  // The address bound, not --host as typed: `0` is a wildcard bind, `127.1` is 127.0.0.1 (SPEC §6).
-  const urls = listenUrls(listener.address.address, port, tls !== undefined)
+  const urls = listenUrls(config.host, listener.address.address, port, tls !== undefined)
   reporter.emit({ type: 'listening', port, urls, dir: root })
   if (terminal) {
     const qr = config.qr && io.stderr.isTTY === true
@@ -218,6 +219,13 @@ export async function run(config: Config, io: RunIO): Promise<number> {
 }
 
 function ignoreSignal(): void {}
+
+/** How to abort what a stop waits for: "again" only for the signal that started it. */
+function abortHint(why: string): string {
+  if (why === 'Ctrl-C') return 'Press Ctrl-C again'
+  if (why.startsWith('SIG')) return `Press Ctrl-C (or send ${why} again)`
+  return 'Press Ctrl-C'
+}
 
 async function readTls(certFile: string, keyFile: string): Promise<{ cert: Buffer; key: Buffer }> {
   const read = async (flag: string, file: string) => {

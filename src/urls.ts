@@ -4,10 +4,15 @@ import net from 'node:net'
 
 const WILDCARDS = new Set(['0.0.0.0', '::', '0:0:0:0:0:0:0:0'])
 
-export function listenUrls(host: string, port: number, secure: boolean): string[] {
+/**
+ * `bound` is the address listened on: `--host 0` is the wildcard, `127.1` is 127.0.0.1. A host
+ * name is kept as typed (`localhost`, `laptop.lan`): it is what a TLS certificate names.
+ */
+export function listenUrls(typed: string, bound: string, port: number, secure: boolean): string[] {
   const scheme = secure ? 'https' : 'http'
   const url = (addr: string) => `${scheme}://${net.isIPv6(addr) ? `[${addr}]` : addr}:${port}/`
-  if (!WILDCARDS.has(host)) return [url(host)]
+  const host = bound
+  if (!WILDCARDS.has(host)) return [url(/[a-z]/i.test(typed) && !typed.includes(':') ? typed : bound)]
   const v4: string[] = []
   const v6: string[] = []
   for (const list of Object.values(os.networkInterfaces())) {

@@ -33,10 +33,10 @@ export function lineWriter(out: Writable & { isTTY?: boolean }): { write(s: stri
 /**
  * Characters JSON may carry raw but readers trip over, written as `\uXXXX` (the same string once
  * parsed): U+2028/2029 and NEL end a line for Python's splitlines() and many editors, C1 and DEL are
- * terminal controls, bidi controls reorder what a person reads. Client file names can hold any of them.
+ * terminal controls, bidi controls and marks reorder what a person reads. Client file names can hold any of them.
  */
 // eslint-disable-next-line no-control-regex
-const INVISIBLE = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g
+const INVISIBLE = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g
 const escape = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`
 
 export function createJsonReporter(out: Writable & { isTTY?: boolean }): Reporter {

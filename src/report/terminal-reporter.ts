@@ -18,6 +18,8 @@ import {
 export interface TerminalOptions {
   out: Writable & { isTTY?: boolean; columns?: number; rows?: number }
   env: NodeJS.ProcessEnv
+  /** false: plain lines even on a terminal, each written at once (--quiet's error lines: no block to draw around). */
+  live?: boolean
 }
 
 export interface TerminalReporter extends Reporter {
@@ -59,8 +61,9 @@ interface Upload {
 export function createTerminalReporter(opts: TerminalOptions): TerminalReporter {
   const { out } = opts
   // A dumb terminal (Emacs shell, some CI consoles) has no cursor movement: plain lines there too.
-  const live = out.isTTY === true && opts.env.TERM !== 'dumb'
-  const c = new Chalk({ level: colorLevel(opts.env, live) })
+  const terminal = out.isTTY === true && opts.env.TERM !== 'dumb'
+  const live = terminal && opts.live !== false
+  const c = new Chalk({ level: colorLevel(opts.env, terminal) })
   const startedAt = Date.now()
   const clients = new Set<string>()
   const active = new Map<number, Upload>()
@@ -129,7 +132,7 @@ export function createTerminalReporter(opts: TerminalOptions): TerminalReporter 
     const lines = shown.map(([client, list]) => clientLine(client, list, now))
     if (shown.length < entries.length) {
       const rest = entries.length - shown.length
-      lines.push(c.dim(`  … and ${rest} more client${rest === 1 ? '' : 's'}`))
+      lines.push(c.dim(fitWidth(`  … and ${rest} more client${rest === 1 ? '' : 's'}`, width())))
     }
     return lines
   }

@@ -283,12 +283,13 @@ describe('upload page in Chromium', () => {
       await page.setInputFiles('#files', picked)
       await until(() => doneRows(page).count()).toBe(2)
       const shown = await rowTexts(page)
-      expect(shown.map((r) => [r.name, r.state])).toEqual([['f1.txt', 'done'], ['f2.txt', 'done'], ['f3.txt', 'refused']])
-      expect(shown[2]!.meta).toContain('this receiver takes 2 files at a time')
+      expect(shown.map((r) => [r.name, r.state])).toEqual([['f1.txt', 'done'], ['f2.txt', 'done'], ['f3.txt', 'failed']])
+      expect(shown[2]!.meta).toContain('this receiver takes 2 files at a time. Retry it once the others are done.')
       expect(diskFiles(c.dir).sort()).toEqual(['f1.txt', 'f2.txt'])
-      // Each pick is held to the limit on its own: the third goes in the next one.
-      await page.setInputFiles('#files', [picked[2]!])
+      // Its Retry sends it on its own.
+      await page.getByRole('button', { name: 'Retry f3.txt' }).click()
       await until(() => doneRows(page).count()).toBe(3)
+      expect(diskFiles(c.dir).sort()).toEqual(['f1.txt', 'f2.txt', 'f3.txt'])
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(320)
       expect(problems).toEqual([])
     } finally {

@@ -414,6 +414,11 @@ describe('--host as people write it: `listening` names the address bound (SPEC Â
     expect(b.urls).toEqual([`http://[::1]:${b.port}/`])
   })
 
+  it('a host name is kept as typed: it is what a TLS certificate names', async () => {
+    const a = await urlsFor('localhost')
+    expect(a.urls).toEqual([`http://localhost:${a.port}/`])
+  })
+
   it('0 is the wildcard: the same URLs as 0.0.0.0, one per interface, none with the host as typed', async () => {
     const zero = await urlsFor('0')
     const wild = await urlsFor('0.0.0.0')

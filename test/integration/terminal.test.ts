@@ -280,6 +280,24 @@ describe.skipIf(!HAVE_SCRIPT)('--stdout and a terminal', () => {
   })
 })
 
+describe.skipIf(!HAVE_SCRIPT)('--quiet on a terminal', () => {
+  it('every ✖ line is printed, also when the process ends right after them (--once)', async () => {
+    const dir = scratch()
+    const cli = [process.execPath, BIN, '--port', '0', '--host', '127.0.0.1', '--dir', dir, '--quiet', '--json', '--once', '--max-file-size', '2']
+    const run = track(spawn('script', ['-qfec', `${cli.map(sq).join(' ')}; echo "exit=$?"`, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv() }))
+    await until(() => /"port":(\d+)/.test(run.out()), 10_000, 'listening event', run.out)
+    const port = Number(/"port":(\d+)/.exec(run.out())![1])
+    const put = (name: string, body: string) => fetch(`http://127.0.0.1:${port}/${name}`, { method: 'PUT', body }).then((r) => r.status)
+    // Two refusals in quick succession, then the upload that ends the run.
+    expect(await Promise.all([put('big1.txt', 'xyz'), put('big2.txt', 'xyz')])).toEqual([413, 413])
+    expect(await put('ok.txt', 'k')).toBe(201)
+    await withTimeout(run.exited, 10_000, 'script')
+    const text = run.out().replace(ESCAPE, '')
+    expect(text).toMatch(/exit=0\s*$/)
+    expect(text.match(/✖ 127\.0\.0\.1 {2}big\d\.txt {2}FILE_TOO_LARGE/g)).toHaveLength(2)
+  })
+})
+
 describe.skipIf(!HAVE_CURL)('stderr piped (not a terminal)', () => {
   it('plain start and end lines, no escape sequence at all, nothing but the path on stdout', async () => {
     const dir = scratch()

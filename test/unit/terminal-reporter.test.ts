@@ -206,11 +206,24 @@ describe('on a TTY: the live block', () => {
   })
 
   it('columns 20: still one column short of the edge, where a full line would leave the cursor pending a wrap', () => {
-    tty(20)
+    tty(20, 5)
     r.emit(started(1, '127.0.0.2', 'a-very-long-holiday-video-name.mp4', 5_000_000))
     r.emit(progress(1, 1_000_000))
+    // More clients than rows: the "… and N more clients" line is cut too.
+    for (let i = 2; i < 40; i++) r.emit(started(i, `10.0.0.${i}`, 'x.bin', 100))
     vi.advanceTimersByTime(150)
+    expect(term.screen().at(-1)).toContain('…')
     for (const l of term.screen()) expect(displayWidth(l), l).toBeLessThanOrEqual(19)
+  })
+
+  it('live: false (--quiet\'s error lines): each line at once, plain, even on a terminal', () => {
+    term = new FakeTerm(true)
+    r = createTerminalReporter({ out: term, env: { NO_COLOR: '1' }, live: false })
+    for (let i = 0; i < 3; i++) {
+      r.emit({ type: 'failed', id: i, client: '127.0.0.1', name: `f${i}.txt`, code: 'FILE_TOO_LARGE', message: 'too big' })
+    }
+    // No timer needed: nothing waits for a redraw that an exit could cut off.
+    expect(term.text).toBe(['f0', 'f1', 'f2'].map((n) => `✖ 127.0.0.1  ${n}.txt  FILE_TOO_LARGE  too big\n`).join(''))
   })
 
   it('a terminal resize redraws the block at the new width', () => {

@@ -51,7 +51,7 @@ function allowed(f) {
 }
 var TOO_LARGE = 'Too large: this receiver takes files up to ' + limit + '.';
 var NOT_ALLOWED = 'Not accepted here: this receiver takes only ' + cfg.allow + '.';
-var TOO_MANY = cfg.maxFiles === null ? '' : 'Not sent: this receiver takes ' + (cfg.maxFiles === 1 ? 'one file' : cfg.maxFiles + ' files') + ' at a time. Send it again once the others are done.';
+var TOO_MANY = cfg.maxFiles === null ? '' : 'Not sent: this receiver takes ' + (cfg.maxFiles === 1 ? 'one file' : cfg.maxFiles + ' files') + ' at a time. Retry it once the others are done.';
 var NEEDS_LINK = 'This receiver needs its link or QR code: open the address shown where it runs, then try again.';
 function refusal(f) {
   if (cfg.maxFileSize !== null && f.size > cfg.maxFileSize) return 'Too large (' + size(f.size) + '): this receiver takes files up to ' + limit + '.';
@@ -88,9 +88,11 @@ function add(entries) {
     row(it);
     // --max-files counts the files of one request; the page sends each file on its own, so it
     // holds a pick to the same number, as the server holds the plain form's post.
-    var why = refusal(it.file) || (cfg.maxFiles !== null && taken >= cfg.maxFiles ? TOO_MANY : '');
-    if (!why) taken++;
+    // Those past it wait with a Retry, which sends one on its own.
+    var why = refusal(it.file);
     if (why) { it.state = 'refused'; it.msg = why; refused++; }
+    else if (cfg.maxFiles !== null && taken >= cfg.maxFiles) { it.state = 'failed'; it.msg = TOO_MANY; refused++; }
+    else taken++;
     items.push(it);
     paint(it);
   });
