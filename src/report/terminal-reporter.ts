@@ -258,13 +258,11 @@ export function createTerminalReporter(opts: TerminalOptions): TerminalReporter 
       if (timer) clearTimeout(timer)
       timer = null
       if (live && !closed && (drawnRows > 0 || pending.length > 0)) {
-        // What waits for the next redraw goes out now, without the block.
+        // What waits for the next redraw goes out now, and the block goes: with no upload left to
+        // show, the redraw clears it.
         active.clear()
         draw()
-        if (drawnRows > 0) out.write(clearBlock())
       }
-      if (timer) clearTimeout(timer)
-      timer = null
       drawnRows = 0
       closed = true
       if (live) tty.off?.('resize', onResize)
