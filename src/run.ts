@@ -67,8 +67,10 @@ export async function run(config: Config, io: RunIO): Promise<number> {
       },
     })
   }
-  /** A line about the process itself (stopping, aborting): above the live block, or plain with --quiet. */
-  // On a terminal `\r` first, over the `^C` it echoed.
+  /**
+   * A line about the process itself (stopping, aborting): above the live block, or plain with
+   * --quiet, after a `\r` on a terminal so it covers the `^C` the terminal echoed.
+   */
   const notice = (text: string) => (terminal ? terminal.line(text) : io.stderr.write(`${io.stderr.isTTY ? '\r' : ''}${text}\n`))
   let files = 0
   let bytes = 0
