@@ -27,22 +27,22 @@ function buildProgram(): Command {
     .addOption(option('-p, --port <n>', 'TCP port; 0 picks a free one', '4000'))
     .addOption(option('-H, --host <addr>', 'address to bind (IPv4, IPv6 or hostname)', '0.0.0.0'))
     .addOption(option('-d, --dir <path>', 'folder to store files in; created if missing', '.'))
-    .addOption(option('--max-file-size <size>', 'largest file accepted: 123, 10kB, 5MB, 1.5GiB', 'unlimited'))
+    .addOption(option('--max-file-size <size>', 'largest file accepted: 123, 10kB, 5MB, 1.5GiB (kB/MB/GB are 1000s, KiB/MiB/GiB 1024s)', 'unlimited'))
     .addOption(option('--max-files <n>', 'most files in one request', 'unlimited'))
     .addOption(option('--allow <list>', 'accepted types, as HTML accept: image/*,.pdf,text/plain', 'everything'))
     .addOption(option('--overwrite', 'replace an existing file of the same name (atomically)'))
-    .addOption(option('--flat', 'ignore folders in client names: every file lands directly in --dir'))
+    .addOption(option('--flat', 'ignore folders in client names and URLs: every file lands directly in --dir'))
     .addOption(option('--token <secret>', 'require this secret (header, ?token= or cookie)'))
     .addOption(option('--auth <user:pass>', 'require HTTP Basic credentials'))
     .addOption(option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (needs --tls-key)'))
     .addOption(option('--tls-key <file>', 'PEM private key for --tls-cert'))
-    .addOption(option('--timeout <seconds>', 'drop a client silent this long; the request head must arrive within it', '60'))
+    .addOption(option('--timeout <seconds>', 'drop a client silent this long (408); the request head must arrive within it', '60'))
     .addOption(option('--max-connections <n>', 'open connections at once; more get 503', '256'))
     .addOption(option('--once', 'exit after the first request that stored a file'))
     .addOption(option('--stdout', "write the first file's bytes to standard output instead of --dir; implies --once"))
     .addOption(option('--json', 'machine-readable events on standard output, one JSON object per line'))
     .addOption(option('-q, --quiet', 'no banner and no progress; errors still go to stderr'))
-    .addOption(option('--no-qr', 'no QR code in the banner'))
+    .addOption(option('--no-qr', 'no QR code in the banner', 'shown on a terminal'))
     .addHelpText(
       'after',
       `
@@ -50,9 +50,10 @@ Examples:
   upload-recv --dir ./in                      open http://<this machine>:4000/ on a phone
   curl -T photo.jpg http://host:4000/         raw upload, stored as photo.jpg
   curl -F file=@a.pdf -F file=@b.pdf http://host:4000/docs/
-  upload-recv --once --stdout > backup.tar    receive one file into a pipeline
+  upload-recv --stdout > backup.tar           receive one file into a file (or | a pipeline)
 
-Every flag can also come from the environment as UPLOAD_RECV_<FLAG>, e.g. UPLOAD_RECV_TOKEN.
+Every flag but -h and -V can also come from the environment as UPLOAD_RECV_<FLAG>,
+e.g. UPLOAD_RECV_TOKEN (the command line wins).
 Standard output carries only stored paths (or --json events, or --stdout bytes).
 Exit codes: 0 done, 1 the environment refused (port in use, folder not writable), 2 usage error,
 130 a second Ctrl-C aborted running uploads.`,

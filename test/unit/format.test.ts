@@ -113,6 +113,8 @@ describe('stripControl', () => {
   it('removes C0, DEL, C1, line/paragraph separators and bidi controls', () => {
     expect(stripControl('a\rb\nc\td\x00e\x7ff\x85g\u2028h\u2029i')).toBe('abcdefghi')
     expect(stripControl('evil\u202egpj.exe')).toBe('evilgpj.exe')
+    // The bidi marks too: a stored name may keep them, a terminal line does not get them.
+    expect(stripControl('a\u200eb\u200fc\u061cd')).toBe('abcd')
     expect(stripControl('\u2066x\u2069')).toBe('x')
   })
   it('leaves ordinary names alone, including non-ASCII ones', () => {
