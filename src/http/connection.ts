@@ -359,7 +359,9 @@ export class Connection {
     this.responded = true
     const bodyUnread = this.state === State.Body
     // A client that half-closed still gets answers to the requests it sent in full (pipelined).
-    const close = bodyUnread || !this.keepAlive || this.shuttingDown || (this.peerEnded && this.leftover === null)
+    // So does one that pipelined behind this request when a graceful stop began: its next request
+    // is told 503 (SPEC §3), not cut off unanswered; with nothing behind, this answer says close.
+    const close = bodyUnread || !this.keepAlive || ((this.shuttingDown || this.peerEnded) && this.leftover === null)
     const all: Record<string, string> = { Date: httpDate(), ...headers }
     const data = payload === undefined ? Buffer.alloc(0) : typeof payload === 'string' ? Buffer.from(payload) : payload
     if (statusHasBody(status)) all['Content-Length'] = String(data.length)

@@ -214,6 +214,25 @@ describe('signals', () => {
     expect(allFiles(c.dir)).toEqual([])
   })
 
+  it('a graceful stop with a request pipelined behind the running upload: the upload 201, the next one 503, then close', async () => {
+    const c = await cli()
+    const data = randomBytes(10)
+    const put = await slowPut(c.port, 'r1.bin', data)
+    await put.send(0, 5)
+    await until(() => existsSync(c.dir) && temps(c.dir).length === 1, 5_000, 'upload in flight')
+    c.proc.kill('SIGTERM')
+    await sleep(200)
+    // The rest of the body and, in the same write, the next request.
+    put.sock.write(Buffer.concat([data.subarray(5), Buffer.from('PUT /r2.bin HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nxx')]))
+    await until(put.closed, 5_000, 'connection closed', put.reply)
+    const statuses = [...put.reply().matchAll(/^HTTP\/1\.1 (\d{3}) /gm)].map((m) => Number(m[1]))
+    expect(statuses, put.reply()).toEqual([201, 503])
+    expect(put.reply()).toMatch(/HTTP\/1\.1 503 [^]*Connection: close/)
+    expect(await withTimeout(c.exited, 5_000, 'exit')).toBe(0)
+    expect(allFiles(c.dir)).toEqual(['r1.bin'])
+    expect(sha(readFileSync(path.join(c.dir, 'r1.bin')))).toBe(sha(data))
+  })
+
   it('SIGTERM with nothing in flight (an idle keep-alive connection open): exit 0 at once', async () => {
     const c = await cli()
     const sock = net.connect({ host: '127.0.0.1', port: c.port })
