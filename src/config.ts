@@ -95,7 +95,7 @@ export function parseConfig(raw: RawOptions): Config {
     throw new UsageError('--tls-cert and --tls-key go together: give both PEM files')
   }
   // `[::1]` is how an IPv6 address is written in a URL, so people type it that way too.
-  const host = (raw.host ?? '0.0.0.0').replace(/^\[([0-9a-fA-F:.]*)\]$/, '$1')
+  const host = (raw.host ?? '0.0.0.0').replace(/^\[([0-9a-fA-F:.]*:[0-9a-fA-F:.]*)\]$/, '$1')
   if (host.trim() === '') throw new UsageError('--host: the address must not be empty')
   // Stored paths go to stdout one per line, and the folder to the terminal: a line break or an
   // escape in it would break both (SPEC §2). The controls a file name loses (SPEC §4) but a tab:

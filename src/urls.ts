@@ -11,7 +11,8 @@ const WILDCARDS = new Set(['0.0.0.0', '::', '0:0:0:0:0:0:0:0'])
 export function listenUrls(typed: string, bound: string, port: number, secure: boolean): string[] {
   const scheme = secure ? 'https' : 'http'
   const url = (addr: string) => `${scheme}://${net.isIPv6(addr) ? `[${addr}]` : addr}:${port}/`
-  const host = bound
+  // The IPv4 wildcard written as IPv6: bound as such, so it takes IPv4 only.
+  const host = bound === '::ffff:0.0.0.0' ? '0.0.0.0' : bound
   if (!WILDCARDS.has(host)) return [url(/[a-z]/i.test(typed) && !typed.includes(':') ? typed : bound)]
   const v4: string[] = []
   const v6: string[] = []
