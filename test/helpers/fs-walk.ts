@@ -27,7 +27,14 @@ export function walk(root: string): Entry[] {
     for (const name of readdirSync(dir).sort()) {
       const abs = path.join(dir, name)
       const rel = prefix ? `${prefix}/${name}` : name
-      const st = lstatSync(abs)
+      let st: Stats
+      try {
+        st = lstatSync(abs)
+      } catch (err) {
+        // Gone between readdir and lstat: the server removed it (a temp file being cleaned up).
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue
+        throw err
+      }
       const kind = kindOf(st)
       out.push({ rel, abs, kind, size: st.size })
       if (kind === 'dir') visit(abs, rel)
