@@ -1,8 +1,12 @@
 // Raw command-line strings -> a validated, frozen Config. Pure: every mistake is a UsageError (exit 2).
+import { BEYOND_C0 } from './controls.js'
 import { UsageError } from './errors.js'
 import { parseAllow, type AllowRule } from './files/allow.js'
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT_MS } from './limits.js'
 import { parseSize } from './size.js'
+
+/** The controls a file name loses (SPEC §4), but a tab: a folder may have one. */
+const DIR_CONTROL = new RegExp(`[\\u0000-\\u0008\\u000a-\\u001f${BEYOND_C0}]`)
 
 export interface RawOptions {
   port?: string
@@ -98,9 +102,8 @@ export function parseConfig(raw: RawOptions): Config {
   const host = (raw.host ?? '0.0.0.0').replace(/^\[([0-9a-fA-F:.]*:[0-9a-fA-F:.]*)\]$/, '$1')
   if (host.trim() === '') throw new UsageError('--host: the address must not be empty')
   // Stored paths go to stdout one per line, and the folder to the terminal: a line break or an
-  // escape in it would break both (SPEC §2). The controls a file name loses (SPEC §4) but a tab:
-  // C0, DEL, C1 (U+009B is an escape too), U+2028/2029, the bidi controls.
-  if (raw.dir !== undefined && /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(raw.dir)) {
+  // escape in it would break both (SPEC §2).
+  if (raw.dir !== undefined && DIR_CONTROL.test(raw.dir)) {
     throw new UsageError('--dir: the path contains a control character (a line break?); choose another folder')
   }
   return Object.freeze({

@@ -1,8 +1,9 @@
+import { controlClass } from '../controls.js'
 import { TEMP_PREFIX, fitName } from './names.js'
 
 // SPEC §4: C0, DEL, C1, line/paragraph separators, bidi embeddings/overrides/isolates
 // (display spoofing: "photo\u202Egpj.exe"), and what Windows forbids in names.
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069<>:"|?*]/g
+const UNSAFE = controlClass('<>:"|?*', 'g')
 
 // A lone surrogate cannot be written as UTF-8; fs would silently store U+FFFD instead.
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g

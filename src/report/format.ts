@@ -1,4 +1,5 @@
 // Small pure formatters for what people read on stderr.
+import { BIDI_MARKS, controlClass } from '../controls.js'
 import { formatSize } from '../size.js'
 
 export { formatSize }
@@ -8,8 +9,7 @@ export { formatSize }
 // eslint-disable-next-line no-control-regex
 const ESCAPES = /(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?|\x1b\][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)|\x1b[ -/]*[0-~]?/g
 // The bidi marks (ALM, LRM, RLM) too: stored names may keep them (SPEC lists the controls only), a line must not.
-// eslint-disable-next-line no-control-regex
-const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g
+const CONTROLS = controlClass(BIDI_MARKS, 'g')
 
 /** A client-supplied name must not be able to move the cursor or recolour the terminal. */
 export function stripControl(s: string): string {

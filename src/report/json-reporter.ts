@@ -1,5 +1,6 @@
 // --json: one object per line on stdout (SPEC §6). Progress is for humans and stays off stdout.
 import type { Writable } from 'node:stream'
+import { BEYOND_C0, BIDI_MARKS } from '../controls.js'
 import type { Reporter, UploadEvent } from './events.js'
 
 /**
@@ -35,8 +36,8 @@ export function lineWriter(out: Writable & { isTTY?: boolean }): { write(s: stri
  * parsed): U+2028/2029 and NEL end a line for Python's splitlines() and many editors, C1 and DEL are
  * terminal controls, bidi controls and marks reorder what a person reads. Client file names can hold any of them.
  */
-// eslint-disable-next-line no-control-regex
-const INVISIBLE = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g
+// C0 is escaped by JSON.stringify already.
+const INVISIBLE = new RegExp(`[${BEYOND_C0}${BIDI_MARKS}]`, 'g')
 const escape = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`
 
 export function createJsonReporter(out: Writable & { isTTY?: boolean }): Reporter {
