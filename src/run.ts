@@ -129,6 +129,9 @@ export async function run(config: Config, io: RunIO): Promise<number> {
     onStored() {
       if (config.once) void stopGracefully(null)
     },
+    onUnauthorized: unauthorizedNotice(config, (text) =>
+      notice(`${terminal ? terminal.chalk.yellow('⚠') : '⚠'} ${text}`),
+    ),
   }
 
   try {
@@ -221,6 +224,26 @@ export async function run(config: Config, io: RunIO): Promise<number> {
 }
 
 function ignoreSignal(): void {}
+
+/** How long the refusals of one address stay at one line: a page reload or a script's retries are not a flood of lines. */
+const UNAUTHORIZED_QUIET_MS = 60_000
+/** Beyond this many addresses seen within that time, a scan: the table is forgotten rather than grown. */
+const UNAUTHORIZED_ADDRESSES = 256
+
+/** One line per address and minute for requests refused 401; never the secret, nor what was sent instead. */
+function unauthorizedNotice(config: Config, say: (text: string) => void): (client: string) => void {
+  const lastSaid = new Map<string, number>()
+  const missing =
+    config.token && config.auth ? 'the token and the user name and password' : config.token ? 'the token' : 'the user name and password'
+  return (client) => {
+    const now = Date.now()
+    const last = lastSaid.get(client)
+    if (last !== undefined && now - last < UNAUTHORIZED_QUIET_MS) return
+    if (lastSaid.size >= UNAUTHORIZED_ADDRESSES) lastSaid.clear()
+    lastSaid.set(client, now)
+    say(`${client}  UNAUTHORIZED  request without ${missing} refused (401); more from this address within a minute are not shown`)
+  }
+}
 
 /** How to abort what a stop waits for: "again" only for the signal that started it. */
 function abortHint(why: string): string {

@@ -14,6 +14,8 @@ export interface AppContext {
    * the stop then begins first, so that answer says `Connection: close` and a client does not
    * send the next request on a connection about to close. */
   onStored(): void
+  /** A request was refused for want of the --token / --auth credentials (401). */
+  onUnauthorized(client: string): void
 }
 
 export interface StdoutTarget {

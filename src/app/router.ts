@@ -2,7 +2,7 @@
 import { HttpError } from '../errors.js'
 import { percentDecodePath, sanitizePath } from '../files/sanitize.js'
 import type { Handler, Request, Response } from '../http/connection.js'
-import { checkAccess, tokenCookie } from './access.js'
+import { checkAccess, tokenCookie, type AccessResult } from './access.js'
 import { sendError } from './answers.js'
 import type { AppContext } from './context.js'
 import { uploadPage } from './page.js'
@@ -34,7 +34,15 @@ export function createApp(ctx: AppContext): Handler {
 
   async function route(req: Request, res: Response): Promise<void> {
     const { method, path } = req
-    const access = checkAccess(req, ctx.config)
+    let access: AccessResult
+    try {
+      access = checkAccess(req, ctx.config)
+    } catch (err) {
+      // Its one failure is a 401. Otherwise a phone that lost its token just sees "401" while the
+      // terminal says nothing.
+      if (path !== '/favicon.ico') ctx.onUnauthorized(req.remoteAddress)
+      throw err
+    }
     if (method === 'OPTIONS') return res.send(204, { Allow: ALLOW })
     if (method === 'GET' || method === 'HEAD') {
       if (path === '/') {

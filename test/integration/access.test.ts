@@ -295,6 +295,43 @@ describe('--token', () => {
   })
 })
 
+describe('a refused request is told on stderr (once per address and minute), never with a secret', () => {
+  const until = async (cond: () => boolean, label: string) => {
+    const end = Date.now() + 5_000
+    while (!cond()) {
+      if (Date.now() > end) throw new Error(`timed out: ${label}`)
+      await new Promise((r) => setTimeout(r, 20))
+    }
+  }
+  const refusals = (cli: Cli) => cli.stderr().split('\n').filter((l) => l.includes('UNAUTHORIZED'))
+
+  it.each([[[] as string[]], [['--quiet']]])('flags %j', async (extra) => {
+    const cli = await startCli(['--token', TOKEN, ...extra])
+    try {
+      // The icon a browser fetches on its own is no news; a stored file shows the line did not just lag.
+      expect((await req(cli, '/favicon.ico')).status).toBe(401)
+      expect((await put(cli, '/ok.txt', 'x', { Authorization: `Bearer ${TOKEN}` })).status).toBe(201)
+      await cli.waitForEvent((e) => e.event === 'stored')
+      expect(refusals(cli)).toEqual([])
+
+      for (let i = 0; i < 3; i++) expect((await put(cli, '/no.txt', 'x', { Authorization: 'Bearer nope' })).status).toBe(401)
+      await until(() => refusals(cli).length > 0, 'the refusal line')
+      expect((await req(cli, `/?token=nope`)).status).toBe(401)
+      await cli.stop()
+      const lines = refusals(cli)
+      expect(lines).toHaveLength(1)
+      expect(lines[0]).toContain('127.0.0.1')
+      expect(lines[0]).toContain('401')
+      expect(leaks(cli.stderr().split('\n').filter((l) => !l.includes('?token=')).join('\n'), [TOKEN, enc(TOKEN), 'nope'])).toEqual([])
+      // stdout is data: the refusal is not an event.
+      expect(cli.stdout()).not.toContain('UNAUTHORIZED')
+    } finally {
+      await cli.stop()
+      removeDir(path.dirname(cli.dir))
+    }
+  })
+})
+
 describe('--auth user:pass (HTTP Basic)', () => {
   let cli: Cli
   beforeAll(async () => {
