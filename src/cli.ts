@@ -85,12 +85,25 @@ function envSwitches(program: Command): void {
   }
 }
 
-/** `--port: …` -> `--port (UPLOAD_RECV_PORT): …` when the value came from there: nobody typed --port. */
+/**
+ * `--port: …` -> `--port (UPLOAD_RECV_PORT): …` when the value came from there: nobody typed --port.
+ * A flag named later in the line ("check --host.") gets a note saying where its value came from.
+ */
 function naming(program: Command, message: string): string {
-  const flag = /^--[a-z-]+/.exec(message)?.[0]
-  const opt = flag === undefined ? undefined : program.options.find((o) => o.long === flag)
-  if (!opt?.envVar || program.getOptionValueSource(opt.attributeName()) !== 'env') return message
-  return `${flag} (${opt.envVar})${message.slice(flag!.length)}`
+  const fromEnv = (flag: string) => {
+    const opt = program.options.find((o) => o.long === flag)
+    return opt?.envVar && program.getOptionValueSource(opt.attributeName()) === 'env' ? opt.envVar : undefined
+  }
+  const lead = /^--[a-z-]+/.exec(message)?.[0]
+  if (lead !== undefined) {
+    const env = fromEnv(lead)
+    return env ? `${lead} (${env})${message.slice(lead.length)}` : message
+  }
+  const notes = [...new Set(message.match(/--[a-z-]+/g) ?? [])].flatMap((flag) => {
+    const env = fromEnv(flag)
+    return env ? [`${flag} was set by ${env}`] : []
+  })
+  return notes.length > 0 ? `${message.replace(/\.$/, '')} (${notes.join('; ')}).` : message
 }
 
 async function main(argv: string[]): Promise<number> {

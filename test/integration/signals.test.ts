@@ -368,6 +368,21 @@ describe('startup failures: what happened and what to do, one line, exit 1, no s
     expect(lines[1]).toBe('')
     expect(lines[0]).toMatch(message)
   })
+
+  it('a value from the environment is named where the line tells which flag to check', async () => {
+    const srv = net.createServer()
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
+    servers.push(srv)
+    const port = String((srv.address() as net.AddressInfo).port)
+    const inUse = await runToExit(['--host', '127.0.0.1', '--dir', path.join(scratch(), 'in')], { UPLOAD_RECV_PORT: port })
+    expect(inUse.code).toBe(1)
+    expect(inUse.stderr).toBe(
+      `upload-recv: port ${port} is already in use; pick another with --port (or --port 0 for any free one) (--port was set by UPLOAD_RECV_PORT).\n`,
+    )
+    const host = await runToExit(['--port', '0', '--dir', path.join(scratch(), 'in')], { UPLOAD_RECV_HOST: 'fe80::1' })
+    expect(host.code).toBe(1)
+    expect(host.stderr).toBe('upload-recv: cannot listen on fe80::1:0: not a usable address (EINVAL); check --host (--host was set by UPLOAD_RECV_HOST).\n')
+  })
 })
 
 describe('broken output streams', () => {
