@@ -1,7 +1,9 @@
 // Imported by the command (bin/upload-recv.js) before the program loads: until run() listens for
-// SIGINT/SIGTERM itself (modules loading, the port opening), Node's default action would kill the
+// SIGINT/SIGTERM/SIGHUP itself (modules loading, the port opening), Node's default action would kill the
 // process with no `closed` event and an exit code SPEC §7 does not have (130 on a first Ctrl-C,
 // 143 on SIGTERM). Signals are held here instead, and run() takes them over (takeHeldSignals).
+import { STOP_SIGNALS } from './signals.js'
+
 const held: NodeJS.Signals[] = []
 // A second one means "now", as it does once running (SPEC §7): start-up may be stuck (a --host
 // that takes long to resolve, a --tls-cert that never finishes reading), and nothing is stored yet.
@@ -12,12 +14,10 @@ const hold = (sig: NodeJS.Signals) => {
   takeHeldSignals()
   process.kill(process.pid, sig)
 }
-process.on('SIGINT', hold)
-process.on('SIGTERM', hold)
+for (const sig of STOP_SIGNALS) process.on(sig, hold)
 
 /** Stops holding signals; those received so far, in order. */
 export function takeHeldSignals(): NodeJS.Signals[] {
-  process.off('SIGINT', hold)
-  process.off('SIGTERM', hold)
+  for (const sig of STOP_SIGNALS) process.off(sig, hold)
   return held.splice(0)
 }

@@ -16,6 +16,7 @@ import type { Reporter, UploadEvent } from './report/events.js'
 import { createJsonReporter, createPathReporter } from './report/json-reporter.js'
 import { renderBanner } from './report/banner.js'
 import { createTerminalReporter } from './report/terminal-reporter.js'
+import { STOP_SIGNALS } from './signals.js'
 import { listenUrls } from './urls.js'
 
 export interface RunIO {
@@ -204,17 +205,14 @@ export async function run(config: Config, io: RunIO): Promise<number> {
       finish(130)
     })
   }
-  io.signals.on('SIGINT', onSignal)
-  io.signals.on('SIGTERM', onSignal)
+  for (const sig of STOP_SIGNALS) io.signals.on(sig, onSignal)
   // In the same turn as the lines above: no signal can fall between the two listeners.
   for (const sig of io.heldSignals?.() ?? []) onSignal(sig)
 
   const code = await finished
-  io.signals.off('SIGINT', onSignal)
-  io.signals.off('SIGTERM', onSignal)
+  for (const sig of STOP_SIGNALS) io.signals.off(sig, onSignal)
   // Until the process has exited: a late signal must not turn the exit code into a kill by signal.
-  io.signals.on('SIGINT', ignoreSignal)
-  io.signals.on('SIGTERM', ignoreSignal)
+  for (const sig of STOP_SIGNALS) io.signals.on(sig, ignoreSignal)
   reporter.emit({ type: 'closed', files, bytes })
   if (terminal) {
     terminal.close()
