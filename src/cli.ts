@@ -5,6 +5,7 @@ import { parseConfig, type RawOptions } from './config.js'
 import { takeHeldSignals } from './early-signals.js'
 import { StartupError, UsageError } from './errors.js'
 import { run } from './run.js'
+import { STOP_SIGNALS } from './signals.js'
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 
@@ -150,8 +151,23 @@ function internalError(err: unknown): never {
 process.on('uncaughtException', internalError)
 process.on('unhandledRejection', internalError)
 
+/** How long an aborted run (exit 130) waits for standard output to take its last lines. */
+const ABORTED_FLUSH_MS = 1000
+/** After this long still writing standard output, say why the process has not ended. */
+const BACKLOG_NOTICE_MS = 1000
+
 main(process.argv).then((code) => {
   process.exitCode = code
-  // Leftover keep-alive sockets or timers must not hold the process once we are done.
+  // Leftover keep-alive sockets or timers must not hold the process once we are done; what is left
+  // to write to standard output must go out first. If its reader has stopped reading (`| sleep
+  // 100`), a signal ends the wait, losing those lines; a run already aborted waits only briefly.
   process.stdout.write('', () => process.exit(code))
+  const backlog = () => process.stdout.writableLength
+  for (const sig of STOP_SIGNALS) process.on(sig, () => backlog() > 0 && process.exit(code === 0 ? 130 : code))
+  setTimeout(() => {
+    if (backlog() > 0) {
+      process.stderr.write(`upload-recv: waiting for standard output to be read (${backlog()} bytes left); Ctrl-C to quit without them.\n`)
+    }
+  }, BACKLOG_NOTICE_MS).unref()
+  if (code === 130) setTimeout(() => process.exit(code), ABORTED_FLUSH_MS).unref()
 }, internalError)

@@ -128,8 +128,10 @@ export async function run(config: Config, io: RunIO): Promise<number> {
     reporter,
     stdout,
     onStored() {
+      data?.flush()
       if (config.once) void stopGracefully(null)
     },
+    outputCongested: () => data?.congested() ?? null,
     onUnauthorized: unauthorizedNotice(config, (text) =>
       notice(`${terminal ? terminal.chalk.yellow('⚠') : '⚠'} ${text}`),
     ),

@@ -3,17 +3,41 @@ import type { Writable } from 'node:stream'
 import { BEYOND_C0, BIDI_MARKS } from '../controls.js'
 import type { Reporter, UploadEvent } from './events.js'
 
+/** stdout as the data reporters use it. */
+export interface DataReporter extends Reporter {
+  /** Writes out the lines gathered so far: a stored file's line goes before its HTTP answer. */
+  flush(): void
+  /**
+   * Null while standard output keeps up; else a promise that settles once its reader has taken the
+   * backlog (or it failed). A reader that stops reading thus slows uploads down instead of
+   * letting its unread lines fill our memory.
+   */
+  congested(): Promise<void> | null
+}
+
 /**
  * Lines written to a pipe or file are gathered and written once per turn of the event loop: one
  * write(2) per burst instead of one per file. A terminal gets them at once (the live block on
  * stderr is drawn around them), and `closed` flushes everything before the process exits.
  */
-export function lineWriter(out: Writable & { isTTY?: boolean }): { write(s: string): void; flush(): void } {
-  if (out.isTTY) return { write: (s) => void out.write(s), flush() {} }
+export function lineWriter(out: Writable & { isTTY?: boolean }): { write(s: string): void } & Omit<DataReporter, 'emit'> {
+  let drained: Promise<void> | null = null
+  const congested = () => {
+    if (!out.writableNeedDrain) return null
+    drained ??= new Promise<void>((resolve) => {
+      const done = () => {
+        out.off('drain', done).off('error', done).off('close', done)
+        drained = null
+        resolve()
+      }
+      out.on('drain', done).on('error', done).on('close', done)
+    })
+    return drained
+  }
+  if (out.isTTY) return { write: (s) => void out.write(s), flush() {}, congested }
   let pending = ''
   let scheduled = false
   const flush = () => {
-    scheduled = false
     if (pending === '') return
     const data = pending
     pending = ''
@@ -24,10 +48,14 @@ export function lineWriter(out: Writable & { isTTY?: boolean }): { write(s: stri
       pending += s
       if (!scheduled) {
         scheduled = true
-        setImmediate(flush)
+        setImmediate(() => {
+          scheduled = false
+          flush()
+        })
       }
     },
     flush,
+    congested,
   }
 }
 
@@ -40,10 +68,12 @@ export function lineWriter(out: Writable & { isTTY?: boolean }): { write(s: stri
 const INVISIBLE = new RegExp(`[${BEYOND_C0}${BIDI_MARKS}]`, 'g')
 const escape = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`
 
-export function createJsonReporter(out: Writable & { isTTY?: boolean }): Reporter {
+export function createJsonReporter(out: Writable & { isTTY?: boolean }): DataReporter {
   const writer = lineWriter(out)
   const line = (o: object) => writer.write(JSON.stringify(o).replace(INVISIBLE, escape) + '\n')
   return {
+    flush: writer.flush,
+    congested: writer.congested,
     emit(e: UploadEvent) {
       switch (e.type) {
         case 'listening':
@@ -71,9 +101,11 @@ export function createJsonReporter(out: Writable & { isTTY?: boolean }): Reporte
 }
 
 /** Without --json, stdout carries one stored path per line and nothing else (SPEC §2). */
-export function createPathReporter(out: Writable & { isTTY?: boolean }): Reporter {
+export function createPathReporter(out: Writable & { isTTY?: boolean }): DataReporter {
   const writer = lineWriter(out)
   return {
+    flush: writer.flush,
+    congested: writer.congested,
     emit(e: UploadEvent) {
       if (e.type === 'stored') writer.write(e.path + '\n')
       else if (e.type === 'closed') writer.flush()

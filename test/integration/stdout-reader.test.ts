@@ -1,0 +1,236 @@
+// Standard output's reader sets the pace (SPEC §2, §4 "memory stays flat"): a reader that stops
+// reading holds further uploads back instead of letting their lines pile up in our memory, and a
+// signal still ends a process whose last lines nobody reads. Also: a stored file's line is written
+// before its 201 goes out, so a script reading stdout after curl returns finds it.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { closeSync, openSync, readFileSync } from 'node:fs'
+import net from 'node:net'
+import path from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { BIN, removeDir, tmpDir, withTimeout } from '../helpers/cli.js'
+
+const dirs: string[] = []
+const procs: ChildProcess[] = []
+afterAll(() => {
+  for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL')
+  for (const d of dirs) removeDir(d)
+})
+function scratch(): string {
+  const d = tmpDir('upload-recv-out-')
+  dirs.push(d)
+  return d
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+async function until(fn: () => boolean, ms: number, label: string): Promise<void> {
+  const end = Date.now() + ms
+  while (!fn()) {
+    if (Date.now() > end) throw new Error(`not within ${ms} ms: ${label}`)
+    await sleep(20)
+  }
+}
+
+/** The receiver with its stdout on a pipe this test reads only when told to. */
+async function start(extra: string[] = []) {
+  const proc = spawn(process.execPath, [BIN, '--host', '127.0.0.1', '--port', '0', '--dir', path.join(scratch(), 'in'), '--json', ...extra], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1' },
+  })
+  procs.push(proc)
+  let err = ''
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()))
+  const exited = new Promise<number | string>((r) => proc.on('exit', (code, sig) => r(code ?? sig ?? -1)))
+  let rest = ''
+  // The first line only, then the pipe is left alone: nobody reads it until read() is called.
+  const first = await withTimeout(
+    new Promise<string>((resolve) => {
+      let buf = ''
+      const onData = (d: Buffer) => {
+        buf += d.toString()
+        const nl = buf.indexOf('\n')
+        if (nl === -1) return
+        proc.stdout!.off('data', onData)
+        proc.stdout!.pause()
+        resolve(buf.slice(0, nl))
+        rest = buf.slice(nl + 1)
+      }
+      proc.stdout!.on('data', onData)
+    }),
+    10_000,
+    'listening',
+  )
+  const port = (JSON.parse(first) as { port: number }).port
+  return {
+    proc,
+    port,
+    exited,
+    stderr: () => err,
+    /** Starts reading stdout for good; what has been read so far. */
+    read() {
+      let out = rest
+      proc.stdout!.on('data', (d: Buffer) => (out += d.toString()))
+      proc.stdout!.resume()
+      return () => out
+    },
+  }
+}
+
+/** One keep-alive connection; `put` resolves with the status, or null if no answer came in `ms`. */
+async function connection(port: number) {
+  const sock = net.connect({ host: '127.0.0.1', port })
+  sock.on('error', () => {})
+  await withTimeout(new Promise((r) => sock.once('connect', r)), 5_000, 'connect')
+  let buf = ''
+  let wake: (() => void) | null = null
+  sock.on('data', (d: Buffer) => {
+    buf += d.toString('latin1')
+    wake?.()
+  })
+  const answer = () => {
+    const end = buf.indexOf('\r\n\r\n')
+    if (end === -1) return null
+    const head = buf.slice(0, end)
+    const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0)
+    if (buf.length < end + 4 + length) return null
+    buf = buf.slice(end + 4 + length)
+    return Number(head.slice(9, 12))
+  }
+  return {
+    sock,
+    async put(name: string, ms: number): Promise<number | null> {
+      sock.write(`PUT /${name} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\nok`)
+      return this.next(ms)
+    },
+    async next(ms: number): Promise<number | null> {
+      const end = Date.now() + ms
+      for (;;) {
+        const status = answer()
+        if (status !== null) return status
+        const left = end - Date.now()
+        if (left <= 0) return null
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, left)
+          wake = () => {
+            clearTimeout(t)
+            r()
+          }
+        })
+        wake = null
+      }
+    },
+  }
+}
+
+// Long names make long lines: the pipe (64 KiB) and our buffer fill after ~150 files.
+const longName = (i: number) => `f${String(i).padStart(4, '0')}-${'x'.repeat(200)}.txt`
+
+/** PUTs until one gets no answer within `ms` (held back); how many were answered. */
+async function fillUntilHeld(c: Awaited<ReturnType<typeof connection>>, ms: number): Promise<number> {
+  for (let i = 0; i < 2000; i++) {
+    const status = await c.put(longName(i), ms)
+    if (status === null) return i
+    expect(status).toBe(201)
+  }
+  throw new Error('2,000 uploads answered with nobody reading standard output')
+}
+
+describe('a reader that stops reading standard output', () => {
+  it('holds the next upload back (unread lines do not pile up); once it reads again, that upload goes on and every line arrives', async () => {
+    const s = await start()
+    const c = await connection(s.port)
+    const answered = await fillUntilHeld(c, 1_500)
+    // Our buffer holds ~16 KiB past the pipe's 64 KiB; lines are ~450 bytes.
+    expect(answered).toBeGreaterThan(50)
+    expect(answered).toBeLessThan(400)
+    const out = s.read()
+    expect(await c.next(5_000)).toBe(201)
+    expect(await c.put('after.txt', 5_000)).toBe(201)
+    c.sock.destroy()
+    s.proc.kill('SIGTERM')
+    expect(await withTimeout(s.exited, 5_000, 'exit')).toBe(0)
+    const events = out().trim().split('\n').map((l) => JSON.parse(l) as { event: string; name?: string })
+    const stored = events.filter((e) => e.event === 'stored').map((e) => e.name)
+    expect(stored).toEqual([...Array.from({ length: answered + 1 }, (_, i) => longName(i)), 'after.txt'])
+    expect(events.at(-1)!.event).toBe('closed')
+  })
+
+  it('a stop while its lines wait: a second signal ends the process (130), even with the lines unread', async () => {
+    const s = await start()
+    const c = await connection(s.port)
+    await fillUntilHeld(c, 1_000)
+    s.proc.kill('SIGTERM')
+    await until(() => s.stderr().includes('SIGTERM'), 5_000, 'the first notice')
+    s.proc.kill('SIGTERM')
+    expect(await withTimeout(s.exited, 5_000, 'exit after the second signal')).toBe(130)
+    c.sock.destroy()
+  })
+
+  it.each([['reads again: every line arrives, exit 0'], ['gets a signal instead: exit 130 at once']])(
+    '--once done with its lines unread: it says why it has not ended; then its reader %s',
+    async (how) => {
+      const s = await start(['--once'])
+      // One request storing 300 files with long names: ~130 KiB of lines, more than the pipe holds.
+      const b = 'bOuNdArY'
+      const parts = Array.from({ length: 300 }, (_, i) =>
+        `--${b}\r\nContent-Disposition: form-data; name="f"; filename="${longName(i)}"\r\n\r\nx\r\n`,
+      )
+      const body = parts.join('') + `--${b}--\r\n`
+      const c = await connection(s.port)
+      c.sock.write(`POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=${b}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
+      expect(await c.next(10_000)).toBe(201)
+      c.sock.destroy()
+      await until(() => s.stderr().includes('upload-recv: waiting for standard output to be read'), 5_000, 'the notice')
+      if (how.startsWith('reads')) {
+        const out = s.read()
+        expect(await withTimeout(s.exited, 5_000, 'exit once read')).toBe(0)
+        const events = out().trim().split('\n').map((l) => JSON.parse(l) as { event: string })
+        expect(events.filter((e) => e.event === 'stored')).toHaveLength(300)
+        expect(events.at(-1)!.event).toBe('closed')
+      } else {
+        s.proc.kill('SIGTERM')
+        expect(await withTimeout(s.exited, 2_000, 'exit on the signal')).toBe(130)
+      }
+    },
+  )
+})
+
+describe('ordering', () => {
+  it("a stored file's line is on stdout before its 201 goes out (stdout to a file, the server busy with a large upload)", async () => {
+    const dir = scratch()
+    const outFile = path.join(dir, 'stored.txt')
+    const fd = openSync(outFile, 'w')
+    const proc = spawn(process.execPath, [BIN, '--host', '127.0.0.1', '--port', '0', '--dir', path.join(dir, 'in'), '--no-qr'], {
+      stdio: ['ignore', fd, 'pipe'],
+      env: { ...process.env, NO_COLOR: '1' },
+    })
+    closeSync(fd)
+    procs.push(proc)
+    const exited = new Promise<number | string>((r) => proc.on('exit', (code, sig) => r(code ?? sig ?? -1)))
+    let err = ''
+    proc.stderr!.on('data', (d: Buffer) => (err += d.toString()))
+    await until(() => /127\.0\.0\.1:\d+/.test(err), 10_000, 'the banner')
+    const port = Number(/127\.0\.0\.1:(\d+)/.exec(err)![1])
+    // Each turn of the server's event loop is long while it takes in a large upload alongside.
+    const big = net.connect({ host: '127.0.0.1', port })
+    big.on('error', () => {})
+    const total = 256 * 1024 * 1024
+    big.write(`PUT /big.bin HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${total}\r\n\r\n`)
+    const chunk = Buffer.alloc(1024 * 1024, 7)
+    let sent = 0
+    const pump = () => {
+      while (sent < total && big.write(chunk)) sent += chunk.length
+      if (sent < total) big.once('drain', () => ((sent += chunk.length), pump()))
+    }
+    pump()
+    const c = await connection(port)
+    const missing: number[] = []
+    for (let i = 0; i < 300; i++) {
+      expect(await c.put(`s${i}.txt`, 5_000)).toBe(201)
+      if (!readFileSync(outFile, 'utf8').includes(`/s${i}.txt\n`)) missing.push(i)
+    }
+    c.sock.destroy()
+    big.destroy()
+    proc.kill('SIGTERM')
+    await withTimeout(exited, 5_000, 'exit')
+    expect(missing).toEqual([])
+  })
+})
