@@ -115,7 +115,7 @@ export async function run(config: Config, io: RunIO): Promise<number> {
         sink: io.stdout,
         claimedBy: null,
         failed(err) {
-          io.stderr.write(`upload-recv: the upload broke off (${err.message}); standard output is incomplete.\n`)
+          io.stderr.write(`upload-recv: the upload broke off: ${err.message} Standard output is incomplete.\n`)
           exitCode = 1
           void stopGracefully(null)
         },

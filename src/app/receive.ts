@@ -64,8 +64,9 @@ export async function receiveFile(ctx: AppContext, source: Readable, file: Incom
       try {
         result = await sinkInto(source, ctx.stdout.sink, { maxFileSize: config.maxFileSize, onProgress, end: false })
       } catch (err) {
-        ctx.stdout.failed(err as Error)
-        throw err
+        const e = err instanceof HttpError ? err : outputFailed(err as NodeJS.ErrnoException)
+        ctx.stdout.failed(e)
+        throw e
       }
       name = display
     } else {
@@ -92,6 +93,15 @@ export async function receiveFile(ctx: AppContext, source: Readable, file: Incom
     reporter.emit({ type: 'failed', id, client: file.client, name: display, code: e.code, message: e.message })
     throw e
   }
+}
+
+/** --stdout could not be written: not a bug of ours (500) but the receiving end of a pipeline. */
+function outputFailed(err: NodeJS.ErrnoException): HttpError {
+  const why =
+    err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED'
+      ? 'its reader closed it'
+      : `it could not be written: ${err.code ?? err.message}`
+  return new HttpError('UNAVAILABLE', `The receiver's standard output took part of the file, then ${why}.`, { cause: err })
 }
 
 /** The stored file as the user would type it; `./-rf x` rather than `-rf x`, which every command takes for options. */

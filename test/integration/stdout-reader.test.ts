@@ -234,3 +234,28 @@ describe('ordering', () => {
     expect(missing).toEqual([])
   })
 })
+
+describe('--stdout whose reader goes away mid-file', () => {
+  it('the client is told 503 (not a 500 "bug of ours"), stderr says the output is incomplete, exit 1', async () => {
+    const proc = spawn(process.execPath, [BIN, '--host', '127.0.0.1', '--port', '0', '--dir', path.join(scratch(), 'in'), '--stdout', '--no-qr'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NO_COLOR: '1' },
+    })
+    procs.push(proc)
+    let err = ''
+    proc.stderr!.on('data', (d: Buffer) => (err += d.toString()))
+    const exited = new Promise<number | string>((r) => proc.on('exit', (code, sig) => r(code ?? sig ?? -1)))
+    // `| head -c 100`: the first bytes, then the pipe closes.
+    proc.stdout!.once('data', () => proc.stdout!.destroy())
+    await until(() => /127\.0\.0\.1:\d+/.test(err), 10_000, 'the banner')
+    const port = Number(/127\.0\.0\.1:(\d+)/.exec(err)![1])
+    const res = await fetch(`http://127.0.0.1:${port}/big.bin`, { method: 'PUT', body: Buffer.alloc(32 * 1024 * 1024, 1), signal: AbortSignal.timeout(10_000) })
+    expect(res.status).toBe(503)
+    expect(await res.json()).toEqual({
+      error: { code: 'UNAVAILABLE', message: "The receiver's standard output took part of the file, then its reader closed it." },
+    })
+    expect(await withTimeout(exited, 5_000, 'exit')).toBe(1)
+    expect(err).toContain('Standard output is incomplete.')
+    expect(err).not.toContain('INTERNAL')
+  })
+})
