@@ -104,8 +104,11 @@ function outputFailed(err: NodeJS.ErrnoException): HttpError {
   return new HttpError('UNAVAILABLE', `The receiver's standard output took part of the file, then ${why}.`, { cause: err })
 }
 
-/** The stored file as the user would type it; `./-rf x` rather than `-rf x`, which every command takes for options. */
+/**
+ * The stored file as the user would type it; `./-rf x` rather than `-rf x`, which every command
+ * takes for options, and `./ x` rather than ` x`, whose space `while read` (default IFS) strips.
+ */
 function typedPath(dir: string, name: string): string {
   const typed = path.join(dir, name)
-  return typed.startsWith('-') ? `./${typed}` : typed
+  return typed.startsWith('-') || typed.startsWith(' ') ? `./${typed}` : typed
 }

@@ -866,6 +866,15 @@ describe('answers and modes', () => {
     expect(files(c.dir)).toContain('-rf x.txt')
   })
 
+  it('stdout: a stored name starting with a space is printed as ./ name: `while read -r p` (default IFS) would strip the space', async () => {
+    const c = await cli([], { json: false, relativeDir: '.' })
+    const r = await curl(['-T', payload('space/x.txt', 'x'), `${c.url}/%20lead.txt`])
+    expect(r.info.http_code).toBe(201)
+    expect(await c.stop()).toBe(0)
+    expect(c.stdout()).toBe('./ lead.txt\n')
+    expect(files(c.dir)).toContain(' lead.txt')
+  })
+
   it('without --json, stdout has one stored path per line, as --dir was given', async () => {
     const c = await cli([], { json: false, relativeDir: 'in' })
     const r1 = await curl(['-T', payload('plain/one.txt', '1'), `${c.url}/`])
