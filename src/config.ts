@@ -103,6 +103,8 @@ export function parseConfig(raw: RawOptions): Config {
   if (host.trim() === '') throw new UsageError('--host: the address must not be empty')
   // Stored paths go to stdout one per line, and the folder to the terminal: a line break or an
   // escape in it would break both (SPEC §2).
+  // `--dir "$UNSET"` means a mistake, not the working folder.
+  if (raw.dir === '') throw new UsageError('--dir: the path must not be empty (for the current folder, give .)')
   if (raw.dir !== undefined && DIR_CONTROL.test(raw.dir)) {
     throw new UsageError('--dir: the path contains a control character (a line break?); choose another folder')
   }

@@ -244,6 +244,8 @@ describe('combinations', () => {
     ['an empty --token', { token: '' }],
     ['an empty --host', { host: '' }],
     ['a blank --host', { host: '   ' }],
+    // `--dir "$UNSET"`: files would land in the working folder.
+    ['an empty --dir', { dir: '' }],
   ])('%s is a usage error', (_what, raw) => {
     usageError(() => parseConfig(raw))
   })
