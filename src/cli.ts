@@ -1,6 +1,6 @@
 // The command line: flags (each also readable from UPLOAD_RECV_<FLAG>), exit codes 0 / 1 / 2.
 import { Command, CommanderError, Option } from 'commander'
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeSync } from 'node:fs'
 import { parseConfig, type RawOptions } from './config.js'
 import { takeHeldSignals } from './early-signals.js'
 import { StartupError, UsageError } from './errors.js'
@@ -61,6 +61,9 @@ Exit codes: 0 done, 1 the environment refused (port in use, folder not writable)
     )
     .exitOverride()
     .configureOutput({
+      // Written at once, so that a failure (`--help > /dev/full`) is ours to report: commander's
+      // exit would otherwise come before Node's asynchronous write has failed.
+      writeOut: (str) => writeSync(1, str),
       // One line per usage error (SPEC §1); commander's hint goes on the same line.
       outputError: (str, write) => write(`upload-recv: ${str.replace(/^error: /, '').trim().replace(/\n+/g, ' ')}\n`),
     })
@@ -113,6 +116,13 @@ async function main(argv: string[]): Promise<number> {
     program.parse(argv)
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2
+    const code = (err as NodeJS.ErrnoException).code
+    // `--help | head -1` closed the pipe on purpose: nothing to say.
+    if (code === 'EPIPE') return 1
+    if (code !== undefined && (err as NodeJS.ErrnoException).syscall === 'write') {
+      process.stderr.write(`upload-recv: cannot write to standard output (${code}).\n`)
+      return 1
+    }
     throw err
   }
   try {

@@ -1,7 +1,7 @@
 // The command line as a user meets it: --help / --version, usage errors (exit 2), environment
 // variables, startup failures (exit 1) and what goes to stdout vs stderr (SPEC §1, §2, §7).
 import { spawn } from 'node:child_process'
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
@@ -86,6 +86,17 @@ describe.concurrent('--help and --version', () => {
     expect(r.stdout.replace(/\s+/g, ' ')).toMatch(/Exit codes: 0 .*, 1 .*, 2 usage error, 130 a second Ctrl-C/)
     // No server ran: the folder was never created.
     expect(existsSync(dir)).toBe(false)
+  })
+
+  it.each(['--help', '--version'])('%s that cannot be written (> /dev/full): one line on stderr, exit 1, as for any lost output', async (flag) => {
+    const full = openSync('/dev/full', 'w')
+    const proc = spawn(process.execPath, [BIN, flag], { stdio: ['ignore', full, 'pipe'] })
+    closeSync(full)
+    let stderr = ''
+    proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
+    const code = await withTimeout(new Promise((r) => proc.on('close', (c) => r(c))), 8_000, 'exit')
+    expect(code).toBe(1)
+    expect(stderr).toBe('upload-recv: cannot write to standard output (ENOSPC).\n')
   })
 
   it('lists every SPEC §1 flag, with the defaults of those that take a value', async () => {
