@@ -424,7 +424,7 @@ export class Connection {
       // A half-close behind the pipelined bytes: what they hold in full is answered, a part is not.
       if (this.peerEnded && this.leftover === null) {
         if (this.state === State.Head) return this.parser.started ? this.close() : this.finish()
-        if (this.state === State.Body) return this.failBody(new HttpError('BODY_INCOMPLETE', 'The request body is shorter than announced.'))
+        if (this.state === State.Body) return this.failBody(this.cutShort())
       }
       if (this.state === State.Head || (this.state === State.Body && !this.bodyPaused)) this.socket.resume()
     }
@@ -452,11 +452,19 @@ export class Connection {
     this.socket.destroy()
   }
 
+  /** The client ended its side in the middle of a body. A chunked one announced no length. */
+  private cutShort(): HttpError {
+    return new HttpError(
+      'BODY_INCOMPLETE',
+      this.decoder instanceof ChunkedDecoder ? 'The chunked request body ended before its last chunk.' : 'The request body is shorter than announced.',
+    )
+  }
+
   private onEnd(): void {
     this.peerEnded = true
     // RFC 9112 §9.6: a half-close does not cancel the request in hand; it does end a short body.
     if (this.state === State.Body) {
-      this.failBody(new HttpError('BODY_INCOMPLETE', 'The request body is shorter than announced.'))
+      this.failBody(this.cutShort())
     } else if (this.state === State.Head && this.leftover === null) {
       if (this.parser.started) this.close()
       else this.finish()

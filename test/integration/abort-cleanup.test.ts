@@ -173,6 +173,10 @@ for (const kind of KINDS) {
         const res = parseResponses(data)
         expect(res.map((r) => r.status)).toEqual([400])
         expect(res[0]!.json().error.code).toBe('BODY_INCOMPLETE')
+        // A chunked body announced no length to fall short of.
+        expect(res[0]!.json().error.message).toBe(
+          kind === 'chunked' ? 'The chunked request body ended before its last chunk.' : 'The request body is shorter than announced.',
+        )
       }
       if (fileStarted) {
         const failed = await cli.waitForEvent((e) => e.event === 'failed' && cli.events.filter((x) => x.event === 'failed').indexOf(e) >= failedBefore, 5_000)
