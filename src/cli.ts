@@ -110,9 +110,23 @@ function naming(program: Command, message: string): string {
   return notes.length > 0 ? `${message.replace(/\.$/, '')} (${notes.join('; ')}).` : message
 }
 
+const INFO_FLAGS = new Set(['-h', '--help', '-V', '--version'])
+
+/**
+ * commander prints --help or --version as soon as it meets one, whatever else is on the line. A
+ * line that is wrong in itself (`--bogus --version`) is still a usage error (SPEC §1): the rest of
+ * it is parsed first, by a program that prints nothing.
+ */
+function checkBesideInfo(argv: string[]): void {
+  const end = argv.indexOf('--', 2)
+  const isInfo = (a: string, i: number) => i >= 2 && (end === -1 || i < end) && INFO_FLAGS.has(a)
+  if (argv.some(isInfo)) buildProgram().parse(argv.filter((a, i) => !isInfo(a, i)))
+}
+
 async function main(argv: string[]): Promise<number> {
   const program = buildProgram()
   try {
+    checkBesideInfo(argv)
     program.parse(argv)
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2

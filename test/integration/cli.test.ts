@@ -99,6 +99,16 @@ describe.concurrent('--help and --version', () => {
     expect(stderr).toBe('upload-recv: cannot write to standard output (ENOSPC).\n')
   })
 
+  it.each([['--bogus', '--version'], ['--version', '--bogus'], ['-h', '--dri', 'x']])(
+    'an unknown flag beside %s is still a usage error (exit 2, nothing on stdout)',
+    async (...args) => {
+      const r = await runToExit(args)
+      expect(r.code).toBe(2)
+      expect(r.stdout).toBe('')
+      expect(r.stderr).toMatch(/^upload-recv: unknown option '--(bogus|dri)'.*\n$/)
+    },
+  )
+
   it('lists every SPEC §1 flag, with the defaults of those that take a value', async () => {
     const r = await runToExit(['--help'])
     expect(r.code).toBe(0)
