@@ -1,6 +1,6 @@
 // The command line: flags (each also readable from UPLOAD_RECV_<FLAG>), exit codes 0 / 1 / 2.
 import { Command, CommanderError, Option } from 'commander'
-import { readFileSync, writeSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { parseConfig, type RawOptions } from './config.js'
 import { takeHeldSignals } from './early-signals.js'
 import { StartupError, UsageError } from './errors.js'
@@ -20,7 +20,8 @@ function option(flags: string, description: string, defaultText?: string): Optio
   return new Option(flags, text).env(envName(long))
 }
 
-function buildProgram(): Command {
+/** `out` receives what --help and --version print; main() writes it out and reports a failure. */
+function buildProgram(out: (text: string) => void = () => {}): Command {
   return new Command('upload-recv')
     .description('Receive files over HTTP into a folder: from a phone browser, curl or a script.')
     .version(pkg.version, '-V, --version')
@@ -61,9 +62,9 @@ Exit codes: 0 done, 1 the environment refused (port in use, folder not writable)
     )
     .exitOverride()
     .configureOutput({
-      // Written at once, so that a failure (`--help > /dev/full`) is ours to report: commander's
-      // exit would otherwise come before Node's asynchronous write has failed.
-      writeOut: (str) => writeSync(1, str),
+      // Kept, and written by main(): commander's exit would otherwise come before a failed write
+      // (`--help > /dev/full`) is known.
+      writeOut: out,
       // One line per usage error (SPEC §1); commander's hint goes on the same line.
       outputError: (str, write) => write(`upload-recv: ${str.replace(/^error: /, '').trim().replace(/\n+/g, ' ')}\n`),
     })
@@ -110,6 +111,27 @@ function naming(program: Command, message: string): string {
   return notes.length > 0 ? `${message.replace(/\.$/, '')} (${notes.join('; ')}).` : message
 }
 
+/** --help or --version text to stdout: 0, or 1 if it could not be written (`--help | head -1` closing the pipe is no news). */
+function printInfo(text: string): Promise<number> {
+  return new Promise((resolve) => {
+    let said = false
+    const failed = (err: NodeJS.ErrnoException) => {
+      // The callback and the 'error' event both report it.
+      if (said) return
+      said = true
+      if (err.code !== 'EPIPE') process.stderr.write(`upload-recv: cannot write to standard output (${err.code ?? err.message}).\n`)
+      resolve(1)
+    }
+    process.stdout.on('error', failed)
+    try {
+      // A file or device is written synchronously, and its failure thrown here.
+      process.stdout.write(text, (err) => (err ? failed(err) : resolve(0)))
+    } catch (err) {
+      failed(err as NodeJS.ErrnoException)
+    }
+  })
+}
+
 const INFO_FLAGS = new Set(['-h', '--help', '-V', '--version'])
 
 /**
@@ -124,19 +146,13 @@ function checkBesideInfo(argv: string[]): void {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const program = buildProgram()
+  let info = ''
+  const program = buildProgram((text) => (info += text))
   try {
     checkBesideInfo(argv)
     program.parse(argv)
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2
-    const code = (err as NodeJS.ErrnoException).code
-    // `--help | head -1` closed the pipe on purpose: nothing to say.
-    if (code === 'EPIPE') return 1
-    if (code !== undefined && (err as NodeJS.ErrnoException).syscall === 'write') {
-      process.stderr.write(`upload-recv: cannot write to standard output (${code}).\n`)
-      return 1
-    }
+    if (err instanceof CommanderError) return err.exitCode === 0 ? printInfo(info) : 2
     throw err
   }
   try {

@@ -99,6 +99,19 @@ describe.concurrent('--help and --version', () => {
     expect(stderr).toBe('upload-recv: cannot write to standard output (ENOSPC).\n')
   })
 
+  it('--help into a pipe that is nearly full waits for its reader (all of it arrives, exit 0)', async () => {
+    const script = `{ head -c 64000 /dev/zero; "${process.execPath}" "${BIN}" --help; echo "rc=$?" >&2; } | (sleep 1; wc -c)`
+    const proc = spawn('bash', ['-c', script], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    proc.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    proc.stderr.on('data', (d: Buffer) => (err += d.toString()))
+    await withTimeout(new Promise((r) => proc.on('close', r)), 8_000, 'exit')
+    const help = (await runToExit(['--help'])).stdout
+    expect(err).toBe('rc=0\n')
+    expect(Number(out.trim())).toBe(64000 + Buffer.byteLength(help))
+  })
+
   it.each([['--bogus', '--version'], ['--version', '--bogus'], ['-h', '--dri', 'x']])(
     'an unknown flag beside %s is still a usage error (exit 2, nothing on stdout)',
     async (...args) => {
