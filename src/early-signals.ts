@@ -11,6 +11,8 @@ const held: NodeJS.Signals[] = []
 // action does not (a shell reports a second Ctrl-C as 130, as it would once running).
 const hold = (sig: NodeJS.Signals) => {
   if (held.length === 0) return void held.push(sig)
+  // A closing terminal sends two hangups at once; neither means "now" (see run.ts).
+  if (sig === 'SIGHUP') return
   takeHeldSignals()
   process.kill(process.pid, sig)
 }

@@ -182,6 +182,9 @@ export async function run(config: Config, io: RunIO): Promise<number> {
 
   let signalled = 0
   const onSignal = (sig: NodeJS.Signals) => {
+    // A closing terminal sends two at once (the shell forwards one, the kernel sends one): a
+    // repeated hangup is not a person asking to abort.
+    if (sig === 'SIGHUP' && signalled > 0) return
     signalled++
     if (signalled === 1) {
       void stopGracefully(sig === 'SIGINT' ? 'Ctrl-C' : sig)
@@ -248,6 +251,7 @@ function unauthorizedNotice(config: Config, say: (text: string) => void): (clien
 /** How to abort what a stop waits for: "again" only for the signal that started it. */
 function abortHint(why: string): string {
   if (why === 'Ctrl-C') return 'Press Ctrl-C again'
+  if (why === 'SIGHUP') return 'Send SIGTERM or SIGINT'
   if (why.startsWith('SIG')) return `Press Ctrl-C (or send ${why} again)`
   return 'Press Ctrl-C'
 }
