@@ -94,9 +94,14 @@ export async function run(config: Config, io: RunIO): Promise<number> {
   let aborting = false
 
   const stopGracefully = async (why: string | null) => {
-    if (stopping || !listener) return
-    stopping = true
+    if (!listener) return
     const busy = listener.busy
+    if (stopping) {
+      // Stopping already (--once, stdout closed): the signal still deserves an answer.
+      if (why && busy > 0) notice(`${why}: already stopping; waiting for ${busy} upload${busy === 1 ? '' : 's'} to finish. ${abortHint(why)} to abort ${busy === 1 ? 'it' : 'them'}.`)
+      return
+    }
+    stopping = true
     // Also with --quiet while uploads run: a Ctrl-C that seems to do nothing gets pressed again.
     if (why && (terminal || busy > 0)) {
       notice(
@@ -128,10 +133,13 @@ export async function run(config: Config, io: RunIO): Promise<number> {
     reporter,
     stdout,
     onStored() {
-      data?.flush()
       if (config.once) void stopGracefully(null)
     },
-    outputCongested: () => data?.congested() ?? null,
+    outputSettled() {
+      if (!data) return null
+      data.flush()
+      return data.congested()
+    },
     onUnauthorized: unauthorizedNotice(config, (text) =>
       notice(`${terminal ? terminal.chalk.yellow('⚠') : '⚠'} ${text}`),
     ),

@@ -10,13 +10,16 @@ export interface AppContext {
   readonly reporter: Reporter
   /** --stdout: the first file's bytes go to `sink` instead of the store. */
   readonly stdout: StdoutTarget | null
-  /** Called when a request has stored at least one file, before its answer goes out: its lines go
-   * to stdout first (a script that reads them after curl returns finds them), and with --once the
-   * stop begins first, so that answer says `Connection: close` and a client does not send the
-   * next request on a connection about to close. */
+  /** Called when a request has stored at least one file, before its answer goes out: with --once
+   * the stop then begins first, so that answer says `Connection: close` and a client does not
+   * send the next request on a connection about to close. */
   onStored(): void
-  /** Null while standard output keeps up; else what to wait for before taking on another upload. */
-  outputCongested(): Promise<void> | null
+  /**
+   * Writes out the lines of the events so far; null, or while standard output's reader lags, a
+   * promise that settles once it has room. An upload's answer waits for it, so a reader that stops
+   * reading holds the uploaders back instead of letting their lines fill our memory.
+   */
+  outputSettled(): Promise<void> | null
   /** A request was refused for want of the --token / --auth credentials (401). */
   onUnauthorized(client: string): void
 }

@@ -28,6 +28,8 @@ export function createApp(ctx: AppContext): Handler {
       await route(req, res)
     } catch (err) {
       if (!(err instanceof HttpError) || res.sent) throw err
+      // A failed upload's line too goes out before its answer (see AppContext.outputSettled).
+      if (req.method === 'POST' || req.method === 'PUT') await ctx.outputSettled()
       sendError(req, res, err)
     }
   }
@@ -60,9 +62,6 @@ export function createApp(ctx: AppContext): Handler {
     }
     if (method === 'POST' || method === 'PUT') {
       if (!req.declaresBody) throw new HttpError('LENGTH_REQUIRED', 'Send a Content-Length or a chunked body.')
-      // Its reader has fallen behind: this upload waits (its body unread, so the client does too).
-      const backlog = ctx.outputCongested()
-      if (backlog) await heldBack(req, backlog)
       if (method === 'POST' && isMultipart(req.header('content-type'))) {
         return receiveMultipart(ctx, req, res, folderOf(path, ctx.config.flat))
       }
@@ -70,14 +69,6 @@ export function createApp(ctx: AppContext): Handler {
     }
     throw new HttpError('METHOD_NOT_ALLOWED', `${method} is not supported here.`, { headers: { Allow: ALLOW } })
   }
-}
-
-/** Waits for standard output's reader, unless the client goes first (a stop would wait for it). */
-async function heldBack(req: Request, backlog: Promise<void>): Promise<void> {
-  let gone = () => {}
-  await Promise.race([backlog, new Promise<void>((resolve) => req.body.once('close', (gone = resolve)))])
-  req.body.off('close', gone)
-  if (req.body.destroyed) throw req.body.errored ?? new HttpError('BODY_INCOMPLETE', 'The client went away.')
 }
 
 /** `POST /sub/dir/` puts the form's files in `sub/dir`. A trailing name is kept, so `/x` is a folder too. */

@@ -182,6 +182,8 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
   await Promise.allSettled(saves)
   const files = results.filter((f): f is FileAnswer => f !== null)
   if (files.length > 0) ctx.onStored()
+  // The lines go out before the answer (see upload-raw.ts).
+  await ctx.outputSettled()
   if (failure) {
     sendError(req, res, failure, files, failedName)
   } else if (files.length === 0 && !ctx.stdout) {

@@ -31,5 +31,7 @@ export async function receiveRaw(ctx: AppContext, req: Request, res: Response): 
     total: announced,
   })
   if (file) ctx.onStored()
+  // Its line is on stdout before the 201: a script reading stdout once curl returns finds it.
+  await ctx.outputSettled()
   sendStored(req, res, file ? [file] : [])
 }

@@ -16,9 +16,10 @@ export interface DataReporter extends Reporter {
 }
 
 /**
- * Lines written to a pipe or file are gathered and written once per turn of the event loop: one
- * write(2) per burst instead of one per file. A terminal gets them at once (the live block on
- * stderr is drawn around them), and `closed` flushes everything before the process exits.
+ * Lines written to a pipe or file are gathered and written once per turn of the event loop, or
+ * sooner by flush() (before an upload's answer): one write(2) per request rather than per file. A
+ * terminal gets them at once (the live block on stderr is drawn around them), and `closed`
+ * flushes everything before the process exits.
  */
 export function lineWriter(out: Writable & { isTTY?: boolean }): { write(s: string): void } & Omit<DataReporter, 'emit'> {
   let drained: Promise<void> | null = null

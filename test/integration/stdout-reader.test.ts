@@ -1,5 +1,5 @@
-// Standard output's reader sets the pace (SPEC §2, §4 "memory stays flat"): a reader that stops
-// reading holds further uploads back instead of letting their lines pile up in our memory, and a
+// Standard output's reader sets the pace (SPEC §2, §4 "memory stays flat"): while a reader stops
+// reading, answers wait, so uploaders wait instead of their lines piling up in our memory; and a
 // signal still ends a process whose last lines nobody reads. Also: a stored file's line is written
 // before its 201 goes out, so a script reading stdout after curl returns finds it.
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -134,7 +134,7 @@ async function fillUntilHeld(c: Awaited<ReturnType<typeof connection>>, ms: numb
 }
 
 describe('a reader that stops reading standard output', () => {
-  it('holds the next upload back (unread lines do not pile up); once it reads again, that upload goes on and every line arrives', async () => {
+  it('holds the next answer back (unread lines do not pile up, the uploader waits); once it reads again, that answer goes out and every line arrives', async () => {
     const s = await start()
     const c = await connection(s.port)
     const answered = await fillUntilHeld(c, 1_500)
@@ -153,6 +153,27 @@ describe('a reader that stops reading standard output', () => {
     expect(events.at(-1)!.event).toBe('closed')
   })
 
+  it('a held answer is not a silent client: an `Expect: 100-continue` upload gets its 100, sends, and waits past --timeout without a 408', async () => {
+    const s = await start(['--timeout', '2'])
+    const a = await connection(s.port)
+    await fillUntilHeld(a, 1_000)
+    const b = await connection(s.port)
+    let got = ''
+    b.sock.on('data', (d: Buffer) => (got += d.toString('latin1')))
+    b.sock.write('PUT /expect.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n')
+    await until(() => got.startsWith('HTTP/1.1 100 Continue\r\n\r\n'), 3_000, '100 Continue')
+    got = ''
+    b.sock.write('hello')
+    await sleep(3_000)
+    expect(got).toBe('')
+    s.read()
+    await until(() => got.startsWith('HTTP/1.1 201 '), 5_000, 'the 201 once stdout is read')
+    a.sock.destroy()
+    b.sock.destroy()
+    s.proc.kill('SIGTERM')
+    expect(await withTimeout(s.exited, 5_000, 'exit')).toBe(0)
+  })
+
   it('a stop while its lines wait: a second signal ends the process (130), even with the lines unread', async () => {
     const s = await start()
     const c = await connection(s.port)
@@ -164,8 +185,8 @@ describe('a reader that stops reading standard output', () => {
     c.sock.destroy()
   })
 
-  it.each([['reads again: every line arrives, exit 0'], ['gets a signal instead: exit 130 at once']])(
-    '--once done with its lines unread: it says why it has not ended; then its reader %s',
+  it.each([['reads again: the 201 goes out, every line arrives, exit 0'], ['does not: a first signal says what it waits for, a second ends it (130)']])(
+    '--once storing 300 files while its reader lags: the answer waits for the reader; then its reader %s',
     async (how) => {
       const s = await start(['--once'])
       // One request storing 300 files with long names: ~130 KiB of lines, more than the pipe holds.
@@ -176,19 +197,21 @@ describe('a reader that stops reading standard output', () => {
       const body = parts.join('') + `--${b}--\r\n`
       const c = await connection(s.port)
       c.sock.write(`POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=${b}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
-      expect(await c.next(10_000)).toBe(201)
-      c.sock.destroy()
-      await until(() => s.stderr().includes('upload-recv: waiting for standard output to be read'), 5_000, 'the notice')
+      expect(await c.next(1_500)).toBeNull()
       if (how.startsWith('reads')) {
         const out = s.read()
+        expect(await c.next(5_000)).toBe(201)
         expect(await withTimeout(s.exited, 5_000, 'exit once read')).toBe(0)
         const events = out().trim().split('\n').map((l) => JSON.parse(l) as { event: string })
         expect(events.filter((e) => e.event === 'stored')).toHaveLength(300)
         expect(events.at(-1)!.event).toBe('closed')
       } else {
         s.proc.kill('SIGTERM')
-        expect(await withTimeout(s.exited, 2_000, 'exit on the signal')).toBe(130)
+        await until(() => s.stderr().includes('SIGTERM: already stopping; waiting for 1 upload to finish.'), 5_000, 'the notice')
+        s.proc.kill('SIGTERM')
+        expect(await withTimeout(s.exited, 3_000, 'exit on the second signal')).toBe(130)
       }
+      c.sock.destroy()
     },
   )
 })
