@@ -95,13 +95,15 @@ export async function receiveFile(ctx: AppContext, source: Readable, file: Incom
   }
 }
 
-/** --stdout could not be written: not a bug of ours (500) but the receiving end of a pipeline. */
+/**
+ * --stdout could not be written. Its reader going away is the receiving end of a pipeline, not a
+ * bug of ours (500); a full disk under `> file` is the 507 it is anywhere else.
+ */
 function outputFailed(err: NodeJS.ErrnoException): HttpError {
-  const why =
-    err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED'
-      ? 'its reader closed it'
-      : `it could not be written: ${err.code ?? err.message}`
-  return new HttpError('UNAVAILABLE', `The receiver's standard output took part of the file, then ${why}.`, { cause: err })
+  if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') {
+    return new HttpError('UNAVAILABLE', "The receiver's standard output was closed by its reader before the whole file went out.", { cause: err })
+  }
+  return toHttpError(err)
 }
 
 /**

@@ -275,10 +275,31 @@ describe('--stdout whose reader goes away mid-file', () => {
     const res = await fetch(`http://127.0.0.1:${port}/big.bin`, { method: 'PUT', body: Buffer.alloc(32 * 1024 * 1024, 1), signal: AbortSignal.timeout(10_000) })
     expect(res.status).toBe(503)
     expect(await res.json()).toEqual({
-      error: { code: 'UNAVAILABLE', message: "The receiver's standard output took part of the file, then its reader closed it." },
+      error: { code: 'UNAVAILABLE', message: "The receiver's standard output was closed by its reader before the whole file went out." },
     })
     expect(await withTimeout(exited, 5_000, 'exit')).toBe(1)
     expect(err).toContain('Standard output is incomplete.')
     expect(err).not.toContain('INTERNAL')
+  })
+})
+
+describe('--stdout into a full disk (> /dev/full)', () => {
+  it('is the 507 a full disk is anywhere else, and exit 1', async () => {
+    const full = openSync('/dev/full', 'w')
+    const proc = spawn(process.execPath, [BIN, '--host', '127.0.0.1', '--port', '0', '--dir', path.join(scratch(), 'in'), '--stdout', '--no-qr'], {
+      stdio: ['ignore', full, 'pipe'],
+      env: { ...process.env, NO_COLOR: '1' },
+    })
+    closeSync(full)
+    procs.push(proc)
+    let err = ''
+    proc.stderr!.on('data', (d: Buffer) => (err += d.toString()))
+    const exited = new Promise<number | string>((r) => proc.on('exit', (code, sig) => r(code ?? sig ?? -1)))
+    await until(() => /127\.0\.0\.1:\d+/.test(err), 10_000, 'the banner')
+    const port = Number(/127\.0\.0\.1:(\d+)/.exec(err)![1])
+    const res = await fetch(`http://127.0.0.1:${port}/a.txt`, { method: 'PUT', body: 'hello', signal: AbortSignal.timeout(10_000) })
+    expect(res.status).toBe(507)
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('INSUFFICIENT_STORAGE')
+    expect(await withTimeout(exited, 5_000, 'exit')).toBe(1)
   })
 })
