@@ -140,7 +140,7 @@ export async function run(config: Config, io: RunIO): Promise<number> {
       data.flush()
       return data.congested()
     },
-    onUnauthorized: unauthorizedNotice(config, (text) =>
+    onUnauthorized: unauthorizedNotice((text) =>
       notice(`${terminal ? terminal.chalk.yellow('⚠') : '⚠'} ${text}`),
     ),
   }
@@ -242,17 +242,16 @@ const UNAUTHORIZED_QUIET_MS = 60_000
 const UNAUTHORIZED_ADDRESSES = 256
 
 /** One line per address and minute for requests refused 401; never the secret, nor what was sent instead. */
-function unauthorizedNotice(config: Config, say: (text: string) => void): (client: string) => void {
+function unauthorizedNotice(say: (text: string) => void): (client: string, missing: 'token' | 'auth') => void {
   const lastSaid = new Map<string, number>()
-  const missing =
-    config.token && config.auth ? 'the token and the user name and password' : config.token ? 'the token' : 'the user name and password'
-  return (client) => {
+  return (client, missing) => {
     const now = Date.now()
     const last = lastSaid.get(client)
     if (last !== undefined && now - last < UNAUTHORIZED_QUIET_MS) return
     if (lastSaid.size >= UNAUTHORIZED_ADDRESSES) lastSaid.clear()
     lastSaid.set(client, now)
-    say(`${client}  UNAUTHORIZED  request without ${missing} refused (401); more from this address within a minute are not shown`)
+    const what = missing === 'token' ? 'the right token' : 'the right user name and password'
+    say(`${client}  UNAUTHORIZED  request without ${what} refused (401); more from this address within a minute are not shown`)
   }
 }
 

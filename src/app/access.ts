@@ -99,6 +99,11 @@ export function checkAccess(req: Request, cfg: AccessConfig): AccessResult {
   return { fromQuery }
 }
 
+/** Which credential a 401 of checkAccess asked for: the Basic challenge is the user name and password's. */
+export function refusedFor(err: HttpError): 'token' | 'auth' {
+  return err.headers['WWW-Authenticate']?.startsWith('Basic') ? 'auth' : 'token'
+}
+
 export function tokenCookie(token: string): string {
   return `${TOKEN_COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict`
 }

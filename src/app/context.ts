@@ -21,7 +21,7 @@ export interface AppContext {
    */
   outputSettled(): Promise<void> | null
   /** A request was refused for want of the --token / --auth credentials (401). */
-  onUnauthorized(client: string): void
+  onUnauthorized(client: string, missing: 'token' | 'auth'): void
 }
 
 export interface StdoutTarget {

@@ -2,7 +2,7 @@
 import { HttpError } from '../errors.js'
 import { percentDecodePath, sanitizePath } from '../files/sanitize.js'
 import type { Handler, Request, Response } from '../http/connection.js'
-import { checkAccess, tokenCookie, type AccessResult } from './access.js'
+import { checkAccess, refusedFor, tokenCookie, type AccessResult } from './access.js'
 import { sendError } from './answers.js'
 import type { AppContext } from './context.js'
 import { uploadPage } from './page.js'
@@ -42,7 +42,7 @@ export function createApp(ctx: AppContext): Handler {
     } catch (err) {
       // Its one failure is a 401. Otherwise a phone that lost its token just sees "401" while the
       // terminal says nothing.
-      if (path !== '/favicon.ico') ctx.onUnauthorized(req.remoteAddress)
+      if (path !== '/favicon.ico' && err instanceof HttpError) ctx.onUnauthorized(req.remoteAddress, refusedFor(err))
       throw err
     }
     if (method === 'OPTIONS') return res.send(204, { Allow: ALLOW })

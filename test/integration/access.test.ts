@@ -320,11 +320,27 @@ describe('a refused request is told on stderr (once per address and minute), nev
       await cli.stop()
       const lines = refusals(cli)
       expect(lines).toHaveLength(1)
-      expect(lines[0]).toContain('127.0.0.1')
-      expect(lines[0]).toContain('401')
+      expect(lines[0]).toContain('127.0.0.1  UNAUTHORIZED  request without the right token refused (401)')
       expect(leaks(cli.stderr().split('\n').filter((l) => !l.includes('?token=')).join('\n'), [TOKEN, enc(TOKEN), 'nope'])).toEqual([])
       // stdout is data: the refusal is not an event.
       expect(cli.stdout()).not.toContain('UNAUTHORIZED')
+    } finally {
+      await cli.stop()
+      removeDir(path.dirname(cli.dir))
+    }
+  })
+})
+
+describe('the refusal line names the credential that was missing', () => {
+  it('--token and --auth, the token given but no Basic: the user name and password', async () => {
+    const cli = await startCli(['--token', TOKEN, '--auth', `${USER}:${PASS}`])
+    try {
+      expect((await put(cli, `/no.txt?token=${enc(TOKEN)}`, 'x')).status).toBe(401)
+      const end = Date.now() + 5_000
+      while (!cli.stderr().includes('UNAUTHORIZED') && Date.now() < end) await new Promise((r) => setTimeout(r, 20))
+      const line = cli.stderr().split('\n').find((l) => l.includes('UNAUTHORIZED'))
+      expect(line).toContain('request without the right user name and password refused (401)')
+      expect(leaks(line!, [TOKEN, enc(TOKEN), PASS])).toEqual([])
     } finally {
       await cli.stop()
       removeDir(path.dirname(cli.dir))
