@@ -140,9 +140,15 @@ const INFO_FLAGS = new Set(['-h', '--help', '-V', '--version'])
  * it is parsed first, by a program that prints nothing.
  */
 function checkBesideInfo(argv: string[]): void {
-  const end = argv.indexOf('--', 2)
-  const isInfo = (a: string, i: number) => i >= 2 && (end === -1 || i < end) && INFO_FLAGS.has(a)
-  if (argv.some(isInfo)) buildProgram().parse(argv.filter((a, i) => !isInfo(a, i)))
+  const check = buildProgram()
+  // An option that takes a value takes the next word whatever it looks like (`--token -V`).
+  const takesValue = new Set(check.options.filter((o) => o.required).flatMap((o) => [o.long, o.short]))
+  const info = new Set<number>()
+  for (let i = 2; i < argv.length && argv[i] !== '--'; i++) {
+    if (INFO_FLAGS.has(argv[i]!)) info.add(i)
+    else if (takesValue.has(argv[i])) i++
+  }
+  if (info.size > 0) check.parse(argv.filter((_, i) => !info.has(i)))
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -6,6 +6,7 @@ import { matchAllow } from '../files/allow.js'
 import { sinkInto } from '../files/sink.js'
 import type { FileAnswer } from './answers.js'
 import type { AppContext } from './context.js'
+import type { Request } from '../http/connection.js'
 
 export interface IncomingFile {
   /** The request it came in (identity only). */
@@ -93,6 +94,19 @@ export async function receiveFile(ctx: AppContext, source: Readable, file: Incom
     reporter.emit({ type: 'failed', id, client: file.client, name: display, code: e.code, message: e.message })
     throw e
   }
+}
+
+/**
+ * Before the answer to an upload that stored files: their lines go out first, and while standard
+ * output's reader lags the answer waits for it (so the uploader does too), unless the client is
+ * gone: nobody would read that answer, and holding it would hold the request's memory.
+ */
+export async function linesFirst(ctx: AppContext, req: Request): Promise<void> {
+  const backlog = ctx.outputSettled()
+  if (!backlog) return
+  let stop = () => {}
+  await Promise.race([backlog, new Promise<void>((resolve) => (stop = req.onGone(resolve)))])
+  stop()
 }
 
 /**

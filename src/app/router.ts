@@ -28,8 +28,9 @@ export function createApp(ctx: AppContext): Handler {
       await route(req, res)
     } catch (err) {
       if (!(err instanceof HttpError) || res.sent) throw err
-      // A failed upload's line too goes out before its answer (see AppContext.outputSettled).
-      if (req.method === 'POST' || req.method === 'PUT') await ctx.outputSettled()
+      // A failed upload's line goes out before its answer, without waiting for a lagging reader:
+      // only stored files hold an answer back (a 401 or 411 has nothing to wait for).
+      if (req.method === 'POST' || req.method === 'PUT') void ctx.outputSettled()
       sendError(req, res, err)
     }
   }

@@ -10,7 +10,7 @@ import { sendError, sendStored, type FileAnswer } from './answers.js'
 import { installPartHeaderHooks, partFacts, type PartFacts } from './busboy-headers.js'
 import { installCloseDelimiterStop, installFastBoundarySearch } from './busboy-search.js'
 import type { AppContext } from './context.js'
-import { receiveFile, refusal, reportRefused, type IncomingFile } from './receive.js'
+import { linesFirst, receiveFile, refusal, reportRefused, type IncomingFile } from './receive.js'
 
 const BUSBOY_HWM = 128 * 1024
 /** What a form refused before its first part is called in its failed line and event. */
@@ -181,9 +181,15 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
   }
   await Promise.allSettled(saves)
   const files = results.filter((f): f is FileAnswer => f !== null)
-  if (files.length > 0) ctx.onStored()
-  // The lines go out before the answer (see upload-raw.ts).
-  await ctx.outputSettled()
+  if (files.length > 0) {
+    ctx.onStored()
+    // The lines go out before the answer (see upload-raw.ts).
+    await linesFirst(ctx, req)
+  } else {
+    // A failed part's line goes out first too, without waiting for a lagging reader: only stored
+    // files hold an answer back.
+    void ctx.outputSettled()
+  }
   if (failure) {
     sendError(req, res, failure, files, failedName)
   } else if (files.length === 0 && !ctx.stdout) {

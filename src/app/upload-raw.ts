@@ -4,7 +4,7 @@ import type { Request, Response } from '../http/connection.js'
 import { fileTooLarge } from '../files/sink.js'
 import { sendStored } from './answers.js'
 import type { AppContext } from './context.js'
-import { receiveFile, reportRefused } from './receive.js'
+import { linesFirst, receiveFile, reportRefused } from './receive.js'
 
 export async function receiveRaw(ctx: AppContext, req: Request, res: Response): Promise<void> {
   const { config } = ctx
@@ -32,6 +32,6 @@ export async function receiveRaw(ctx: AppContext, req: Request, res: Response): 
   })
   if (file) ctx.onStored()
   // Its line is on stdout before the 201: a script reading stdout once curl returns finds it.
-  await ctx.outputSettled()
+  await linesFirst(ctx, req)
   sendStored(req, res, file ? [file] : [])
 }

@@ -29,6 +29,8 @@ export interface Request {
   /** The client waits for `100 Continue` before sending the body (so refusing now saves it the upload). */
   readonly expectContinue: boolean
   header(name: string): string | undefined
+  /** Calls `cb` once the client's connection is gone (at once if it is); returns the way to stop waiting. */
+  onGone(cb: () => void): () => void
 }
 
 export interface Response {
@@ -119,6 +121,7 @@ export class Connection {
   /** Numbers requests, so a late answer from an earlier request's handler can never be sent. */
   private requestId = 0
   private gone = false
+  private goneWatchers: Set<() => void> | null = null
 
   constructor(
     private readonly socket: Socket,
@@ -278,6 +281,7 @@ export class Connection {
       body,
       expectContinue: this.expectContinue,
       header: (name) => header(head, name),
+      onGone: (cb) => this.onGone(cb),
     }
     const id = this.requestId
     const res = new Reply(
@@ -473,9 +477,21 @@ export class Connection {
     }
   }
 
+  private onGone(cb: () => void): () => void {
+    if (this.gone) {
+      cb()
+      return () => {}
+    }
+    ;(this.goneWatchers ??= new Set()).add(cb)
+    return () => this.goneWatchers?.delete(cb)
+  }
+
   private onSocketGone(): void {
     if (this.gone) return
     this.gone = true
+    const watchers = this.goneWatchers
+    this.goneWatchers = null
+    if (watchers) for (const cb of watchers) cb()
     if (this.state === State.Body) this.failBody(new HttpError('BODY_INCOMPLETE', 'The client went away.'))
     this.state = State.Closed
     this.clearTimer()

@@ -122,6 +122,17 @@ describe.concurrent('--help and --version', () => {
     },
   )
 
+  it('-V or -h as the value of a flag is that value, not a request for the version or help', async () => {
+    const c = await startCli(['--token', '-V'])
+    try {
+      const r = await fetch(`${c.url}/v.txt`, { method: 'PUT', body: 'x', headers: { Authorization: 'Bearer -V' } })
+      expect(r.status).toBe(201)
+    } finally {
+      await c.stop()
+      removeDir(path.dirname(c.dir))
+    }
+  })
+
   it('lists every SPEC §1 flag, with the defaults of those that take a value', async () => {
     const r = await runToExit(['--help'])
     expect(r.code).toBe(0)

@@ -174,6 +174,22 @@ describe('a reader that stops reading standard output', () => {
     expect(await withTimeout(s.exited, 5_000, 'exit')).toBe(0)
   })
 
+  it('an answer with no line behind it does not wait: a 411 and a 404 go out at once', async () => {
+    const s = await start()
+    const a = await connection(s.port)
+    await fillUntilHeld(a, 1_000)
+    const b = await connection(s.port)
+    b.sock.write('PUT /x.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
+    expect(await b.next(1_000)).toBe(411)
+    const c = await connection(s.port)
+    c.sock.write('GET /nothing HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
+    expect(await c.next(1_000)).toBe(404)
+    for (const x of [a, b, c]) x.sock.destroy()
+    s.read()
+    s.proc.kill('SIGTERM')
+    expect(await withTimeout(s.exited, 5_000, 'exit')).toBe(0)
+  })
+
   it('a stop while its lines wait: a second signal ends the process (130), even with the lines unread', async () => {
     const s = await start()
     const c = await connection(s.port)
