@@ -189,11 +189,13 @@ export async function run(config: Config, io: RunIO): Promise<number> {
   })
 
   let signalled = 0
+  let firstSignal: NodeJS.Signals | null = null
   const onSignal = (sig: NodeJS.Signals) => {
     // A closing terminal sends two at once (the shell forwards one, the kernel sends one): a
-    // repeated hangup is not a person asking to abort.
+    // hangup is never a person asking to abort.
     if (sig === 'SIGHUP' && signalled > 0) return
     signalled++
+    firstSignal ??= sig
     if (signalled === 1) {
       void stopGracefully(sig === 'SIGINT' ? 'Ctrl-C' : sig)
       return
@@ -213,7 +215,7 @@ export async function run(config: Config, io: RunIO): Promise<number> {
         const name = sig === 'SIGINT' ? 'Ctrl-C' : sig
         // --stdout keeps nothing on disk: what went out is out.
         const after = config.stdout ? 'standard output is incomplete' : `${busy === 1 ? 'its' : 'their'} partial data was removed`
-        notice(`${name} again: aborted ${busy} upload${busy === 1 ? '' : 's'}; ${after}.`)
+        notice(`${name}${sig === firstSignal ? ' again' : ''}: aborted ${busy} upload${busy === 1 ? '' : 's'}; ${after}.`)
       }
       finish(130)
     })

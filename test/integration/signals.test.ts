@@ -227,6 +227,8 @@ describe('signals', () => {
     await until(() => d.stderr().includes('waiting for 1 upload'), 5_000, 'first notice', d.stderr)
     d.proc.kill('SIGTERM')
     expect(await withTimeout(d.exited, 5_000, 'exit after the SIGTERM')).toBe(130)
+    // Not "again": the first was a SIGHUP.
+    expect(d.stderr()).toContain('SIGTERM: aborted 1 upload; its partial data was removed.')
     expect(allFiles(d.dir)).toEqual([])
     expect(d.events.map((e) => e.event)).toEqual(['listening', 'failed', 'closed'])
   })
