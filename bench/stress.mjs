@@ -87,7 +87,9 @@ function walk(root) {
     for (const name of readdirSync(dir)) {
       const abs = path.join(dir, name)
       const rel = prefix ? `${prefix}/${name}` : name
-      const st = lstatSync(abs)
+      // The server may remove a temp file between readdir and lstat (an aborted upload's cleanup).
+      const st = lstatSync(abs, { throwIfNoEntry: false })
+      if (!st) continue
       if (st.isDirectory()) visit(abs, rel)
       else out.push(rel)
     }
