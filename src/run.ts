@@ -93,22 +93,25 @@ export async function run(config: Config, io: RunIO): Promise<number> {
   let stopping = false
   let aborting = false
 
+  /** What a stop waits for, and how to abort it. */
+  const waitingFor = (why: string, busy: number) => {
+    const n = `${busy} upload${busy === 1 ? '' : 's'}`
+    // Finished, but their answers wait for stdout's reader (see AppContext.outputSettled).
+    const lagging = data?.congested() ? " (standard output's reader is behind; answers wait for it)" : ''
+    return `waiting for ${n} to finish${lagging}. ${abortHint(why)} to abort ${busy === 1 ? 'it' : 'them'}.`
+  }
   const stopGracefully = async (why: string | null) => {
     if (!listener) return
     const busy = listener.busy
     if (stopping) {
       // Stopping already (--once, stdout closed): the signal still deserves an answer.
-      if (why && busy > 0) notice(`${why}: already stopping; waiting for ${busy} upload${busy === 1 ? '' : 's'} to finish. ${abortHint(why)} to abort ${busy === 1 ? 'it' : 'them'}.`)
+      if (why && busy > 0) notice(`${why}: already stopping; ${waitingFor(why, busy)}`)
       return
     }
     stopping = true
     // Also with --quiet while uploads run: a Ctrl-C that seems to do nothing gets pressed again.
     if (why && (terminal || busy > 0)) {
-      notice(
-        busy > 0
-          ? `${why}: no new connections; waiting for ${busy} upload${busy === 1 ? '' : 's'} to finish. ${abortHint(why)} to abort ${busy === 1 ? 'it' : 'them'}.`
-          : `${why}: stopping.`,
-      )
+      notice(busy > 0 ? `${why}: no new connections; ${waitingFor(why, busy)}` : `${why}: stopping.`)
     }
     await listener.stop()
     // A second signal has taken over: it finishes once the aborted uploads have reported.

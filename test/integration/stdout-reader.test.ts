@@ -223,7 +223,11 @@ describe('a reader that stops reading standard output', () => {
         expect(events.at(-1)!.event).toBe('closed')
       } else {
         s.proc.kill('SIGTERM')
-        await until(() => s.stderr().includes('SIGTERM: already stopping; waiting for 1 upload to finish.'), 5_000, 'the notice')
+        await until(
+          () => s.stderr().includes("SIGTERM: already stopping; waiting for 1 upload to finish (standard output's reader is behind; answers wait for it)."),
+          5_000,
+          'the notice',
+        )
         s.proc.kill('SIGTERM')
         expect(await withTimeout(s.exited, 3_000, 'exit on the second signal')).toBe(130)
       }
