@@ -1,6 +1,6 @@
 // The command line: flags (each also readable from UPLOAD_RECV_<FLAG>), exit codes 0 / 1 / 2.
 import { Command, CommanderError, Option } from 'commander'
-import { readFileSync } from 'node:fs'
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs'
 import { parseConfig, type RawOptions } from './config.js'
 import { takeHeldSignals } from './early-signals.js'
 import { StartupError, UsageError } from './errors.js'
@@ -191,11 +191,35 @@ async function main(argv: string[]): Promise<number> {
 function internalError(err: unknown): never {
   if (process.env.DEBUG) process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`)
   else process.stderr.write(`upload-recv: internal error: ${(err as Error)?.message ?? String(err)} (rerun with DEBUG=1 for details)\n`)
-  process.exit(1)
+  exit(1)
 }
 // Also for what escapes main()'s promise: a throw in a socket or timer callback.
 process.on('uncaughtException', internalError)
 process.on('unhandledRejection', internalError)
+
+/**
+ * Node 20 aborts at exit when its terminal has hung up (nodejs/node#51519): restoring the terminal's
+ * state fails with EIO, and a failed check kills the process (SIGABRT) after our clean stop. It
+ * skips a standard stream that no longer is the file it was at start-up, and we never change the
+ * terminal's mode, so after a SIGHUP those that were the terminal are pointed at /dev/null first.
+ */
+let hungUp = false
+process.on('SIGHUP', () => (hungUp = true))
+function exit(code: number): never {
+  if (hungUp) {
+    for (const fd of [0, 1, 2]) {
+      try {
+        // isatty() is false once the terminal has hung up; it is still a character device.
+        if (!fstatSync(fd).isCharacterDevice()) continue
+        closeSync(fd)
+        openSync('/dev/null', fd === 0 ? 'r' : 'w')
+      } catch {
+        // gone already: nothing for Node to restore either
+      }
+    }
+  }
+  process.exit(code)
+}
 
 /** How long an aborted run (exit 130) waits for standard output to take its last lines. */
 const ABORTED_FLUSH_MS = 1000
@@ -207,13 +231,23 @@ main(process.argv).then((code) => {
   // Leftover keep-alive sockets or timers must not hold the process once we are done; what is left
   // to write to standard output must go out first. If its reader has stopped reading (`| sleep
   // 100`), a signal ends the wait, losing those lines; a run already aborted waits only briefly.
-  process.stdout.write('', () => process.exit(code))
+  process.stdout.write('', () => exit(code))
   const backlog = () => process.stdout.writableLength
-  for (const sig of STOP_SIGNALS) process.on(sig, () => backlog() > 0 && process.exit(code === 0 ? 130 : code))
-  setTimeout(() => {
-    if (backlog() > 0) {
-      process.stderr.write(`upload-recv: waiting for standard output to be read (${backlog()} bytes left); Ctrl-C to quit without them.\n`)
-    }
-  }, BACKLOG_NOTICE_MS).unref()
-  if (code === 130) setTimeout(() => process.exit(code), ABORTED_FLUSH_MS).unref()
+  for (const sig of STOP_SIGNALS) {
+    process.on(sig, () => {
+      if (backlog() === 0) return
+      // `\r` over the `^C` the terminal echoed, as every other notice does.
+      process.stderr.write(`${process.stderr.isTTY ? '\r' : ''}upload-recv: quit with ${backlog()} bytes of standard output never read.\n`)
+      exit(code === 0 ? 130 : code)
+    })
+  }
+  // An aborted run ends by itself a moment later: no promise of a wait it will not keep.
+  if (code === 130) setTimeout(() => exit(code), ABORTED_FLUSH_MS).unref()
+  else {
+    setTimeout(() => {
+      if (backlog() > 0) {
+        process.stderr.write(`upload-recv: waiting for standard output to be read (${backlog()} bytes left); Ctrl-C to quit without them.\n`)
+      }
+    }, BACKLOG_NOTICE_MS).unref()
+  }
 }, internalError)

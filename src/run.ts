@@ -183,7 +183,8 @@ export async function run(config: Config, io: RunIO): Promise<number> {
   // other failure to write it (a full disk under `> stored.txt`) lost a line: stop, and say so.
   let stdoutFailed = false
   io.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') return void stopGracefully('standard output closed')
+    // EIO: its terminal hung up (SIGHUP), as good as a closed pipe.
+    if (err.code === 'EPIPE' || err.code === 'EIO') return void stopGracefully('standard output closed')
     // Once: a stream that failed fails every later write too. --stdout's upload says it itself.
     if (!stdoutFailed && !config.stdout) io.stderr.write(`upload-recv: cannot write to standard output (${err.code ?? err.message}); stopping.\n`)
     stdoutFailed = true

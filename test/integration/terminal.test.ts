@@ -2,7 +2,7 @@
 // `script`) while curl uploads at a throttled rate; then the same with stderr piped.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -351,5 +351,32 @@ describe('a refused upload is reported too', () => {
     expect(lines).toContain('✖ 127.0.0.1  big.iso  FILE_TOO_LARGE  The file is larger than the limit of 100 kB.')
     expect(lines.at(-1)).toMatch(/^Done: 0 files, 0 B from 1 client in .*, 1 failed\.$/)
     expect(run.out()).toBe('')
+  })
+})
+
+describe.skipIf(!HAVE_SCRIPT || !HAVE_CURL)('the terminal closes (its pty hangs up: SIGHUP)', () => {
+  it('a running upload finishes, then the process exits 0 (Node 20 itself died of SIGABRT restoring the dead terminal)', async () => {
+    const dir = scratch()
+    const result = path.join(dir, 'result.json')
+    const file = path.join(dir, 'upload.bin')
+    const data = randomBytes(256 * 1024)
+    writeFileSync(file, data)
+    // The CLI's exit as its parent saw it: a parent on the same terminal that outlives the hangup.
+    const wrapper = `
+      process.on('SIGHUP', () => {})
+      const c = require('child_process').spawn(process.execPath, ${JSON.stringify([BIN, '--port', '0', '--host', '127.0.0.1', '--dir', path.join(dir, 'in'), '--no-qr'])}, { stdio: 'inherit' })
+      c.on('exit', (code, sig) => require('fs').writeFileSync(${JSON.stringify(result)}, JSON.stringify({ code, sig })))`
+    const run = track(spawn('script', ['-qfec', `${sq(process.execPath)} -e ${sq(wrapper)}`, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv() }))
+    await until(() => /127\.0\.0\.1:(\d+)/.test(run.out()), 10_000, 'the banner', run.out)
+    const port = Number(/127\.0\.0\.1:(\d+)/.exec(run.out())![1])
+    // A slow upload in flight when the terminal goes.
+    const curl = track(spawn('curl', ['-sS', '--limit-rate', '128k', '-o', '/dev/null', '-w', '%{http_code}', '-T', file, `http://127.0.0.1:${port}/up.bin`], { stdio: ['ignore', 'pipe', 'pipe'] }))
+    await until(() => existsSync(path.join(dir, 'in')) && readdirSync(path.join(dir, 'in')).length > 0, 5_000, 'the temp file')
+    run.proc.kill('SIGKILL')
+    expect(await withTimeout(curl.exited, 10_000, 'curl')).toBe(0)
+    expect(curl.out()).toBe('201')
+    await until(() => existsSync(result), 10_000, 'the CLI exits')
+    expect(JSON.parse(readFileSync(result, 'utf8'))).toEqual({ code: 0, sig: null })
+    expect(createHash('sha256').update(readFileSync(path.join(dir, 'in', 'up.bin'))).digest('hex')).toBe(createHash('sha256').update(data).digest('hex'))
   })
 })
