@@ -218,7 +218,8 @@ export async function run(config: Config, io: RunIO): Promise<number> {
       if (busy > 0) {
         const name = sig === 'SIGINT' ? 'Ctrl-C' : sig
         // --stdout keeps nothing on disk: what went out is out.
-        const after = config.stdout ? 'standard output is incomplete' : `${busy === 1 ? 'its' : 'their'} partial data was removed`
+        // Some may have been stored already, their answers held for a lagging stdout reader.
+        const after = config.stdout ? 'standard output is incomplete' : 'no unfinished file is left'
         notice(`${name}${sig === firstSignal ? ' again' : ''}: aborted ${busy} upload${busy === 1 ? '' : 's'}; ${after}.`)
       }
       finish(130)

@@ -190,7 +190,7 @@ describe('signals', () => {
     await until(() => up.closed(), 3_000, 'the client sees the connection closed')
 
     expect(allFiles(c.dir)).toEqual([])
-    expect(c.stderr()).toContain('Ctrl-C again: aborted 1 upload; its partial data was removed.')
+    expect(c.stderr()).toContain('Ctrl-C again: aborted 1 upload; no unfinished file is left.')
     // The aborted upload is a failed one, before the totals (SPEC §2 one line per failed upload, §6).
     expect(c.events.map((e) => e.event)).toEqual(['listening', 'failed', 'closed'])
     expect(c.events[1]).toMatchObject({ client: '127.0.0.1', name: 'cut.bin', code: 'UNAVAILABLE' })
@@ -228,7 +228,7 @@ describe('signals', () => {
     d.proc.kill('SIGTERM')
     expect(await withTimeout(d.exited, 5_000, 'exit after the SIGTERM')).toBe(130)
     // Not "again": the first was a SIGHUP.
-    expect(d.stderr()).toContain('SIGTERM: aborted 1 upload; its partial data was removed.')
+    expect(d.stderr()).toContain('SIGTERM: aborted 1 upload; no unfinished file is left.')
     expect(allFiles(d.dir)).toEqual([])
     expect(d.events.map((e) => e.event)).toEqual(['listening', 'failed', 'closed'])
   })
@@ -244,7 +244,7 @@ describe('signals', () => {
     c.proc.kill('SIGINT')
     expect(await withTimeout(c.exited, 5_000, 'exit after the second Ctrl-C')).toBe(130)
     expect(c.stderr()).toContain('Ctrl-C again: aborted 1 upload; standard output is incomplete.')
-    expect(c.stderr()).not.toContain('partial data was removed')
+    expect(c.stderr()).not.toContain('no unfinished file')
     expect(allFiles(c.dir)).toEqual([])
   })
 
@@ -306,7 +306,7 @@ describe('signals', () => {
     await until(() => c.stderr().includes('waiting for 1 upload'), 5_000, 'the waiting notice', c.stderr)
     c.proc.kill('SIGINT')
     expect(await withTimeout(c.exited, 5_000, 'exit')).toBe(130)
-    expect(c.stderr()).toContain('Ctrl-C again: aborted 1 upload; its partial data was removed.')
+    expect(c.stderr()).toContain('Ctrl-C again: aborted 1 upload; no unfinished file is left.')
     expect(c.stderr()).not.toContain('Done:')
     put.sock.destroy()
   })

@@ -198,6 +198,8 @@ describe('a reader that stops reading standard output', () => {
     await until(() => s.stderr().includes('SIGTERM'), 5_000, 'the first notice')
     s.proc.kill('SIGTERM')
     expect(await withTimeout(s.exited, 5_000, 'exit after the second signal')).toBe(130)
+    // The held upload was stored already: nothing partial to speak of.
+    expect(s.stderr()).toContain('SIGTERM again: aborted 1 upload; no unfinished file is left.')
     c.sock.destroy()
   })
 
