@@ -101,10 +101,10 @@ export function parseConfig(raw: RawOptions): Config {
   // `[::1]` is how an IPv6 address is written in a URL, so people type it that way too.
   const host = (raw.host ?? '0.0.0.0').replace(/^\[([0-9a-fA-F:.]*:[0-9a-fA-F:.]*)\]$/, '$1')
   if (host.trim() === '') throw new UsageError('--host: the address must not be empty')
-  // Stored paths go to stdout one per line, and the folder to the terminal: a line break or an
-  // escape in it would break both (SPEC §2).
   // `--dir "$UNSET"` means a mistake, not the working folder.
   if (raw.dir === '') throw new UsageError('--dir: the path must not be empty (for the current folder, give .)')
+  // Stored paths go to stdout one per line, and the folder to the terminal: a line break or an
+  // escape in it would break both (SPEC §2).
   if (raw.dir !== undefined && DIR_CONTROL.test(raw.dir)) {
     throw new UsageError('--dir: the path contains a control character (a line break?); choose another folder')
   }
