@@ -143,12 +143,34 @@ function checkBesideInfo(argv: string[]): void {
   const check = buildProgram()
   // An option that takes a value takes the next word whatever it looks like (`--token -V`).
   const takesValue = new Set(check.options.filter((o) => o.required).flatMap((o) => [o.long, o.short]))
-  const info = new Set<number>()
-  for (let i = 2; i < argv.length && argv[i] !== '--'; i++) {
-    if (INFO_FLAGS.has(argv[i]!)) info.add(i)
-    else if (takesValue.has(argv[i])) i++
+  const rest = argv.slice(0, 2)
+  let found = false
+  for (let i = 2; i < argv.length; i++) {
+    const word = argv[i]!
+    if (word === '--') {
+      rest.push(...argv.slice(i))
+      break
+    }
+    if (INFO_FLAGS.has(word)) found = true
+    else if (takesValue.has(word)) rest.push(word, ...argv.slice(i + 1, (i += 1) + 1))
+    else if (/^-[^-]{2,}/.test(word)) {
+      // Short flags run together (`-qh`): commander reads them one by one, and a letter that
+      // takes a value takes the rest of the word, or the next word when it is the last letter.
+      let kept = '-'
+      let value: string[] = []
+      for (let k = 1; k < word.length; k++) {
+        const flag = `-${word[k]}`
+        if (INFO_FLAGS.has(flag)) found = true
+        else if (takesValue.has(flag)) {
+          kept += word.slice(k)
+          if (k === word.length - 1) value = argv.slice(i + 1, (i += 1) + 1)
+          break
+        } else kept += word[k]
+      }
+      if (kept !== '-') rest.push(kept, ...value)
+    } else rest.push(word)
   }
-  if (info.size > 0) check.parse(argv.filter((_, i) => !info.has(i)))
+  if (found) check.parse(rest)
 }
 
 async function main(argv: string[]): Promise<number> {

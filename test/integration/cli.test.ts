@@ -112,7 +112,7 @@ describe.concurrent('--help and --version', () => {
     expect(Number(out.trim())).toBe(64000 + Buffer.byteLength(help))
   })
 
-  it.each([['--bogus', '--version'], ['--version', '--bogus'], ['-h', '--dri', 'x']])(
+  it.each([['--bogus', '--version'], ['--version', '--bogus'], ['-h', '--dri', 'x'], ['-qh', '--bogus'], ['--bogus', '-qV']])(
     'an unknown flag beside %s is still a usage error (exit 2, nothing on stdout)',
     async (...args) => {
       const r = await runToExit(args)
@@ -121,6 +121,15 @@ describe.concurrent('--help and --version', () => {
       expect(r.stderr).toMatch(/^upload-recv: unknown option '--(bogus|dri)'.*\n$/)
     },
   )
+
+  it('-qh and -qV run together still print help and the version', async () => {
+    const help = await runToExit(['-qh'])
+    expect(help.code).toBe(0)
+    expect(help.stdout).toMatch(/^Usage: upload-recv/)
+    const version = await runToExit(['-qV'])
+    expect(version.code).toBe(0)
+    expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\n$/)
+  })
 
   it('-V or -h as the value of a flag is that value, not a request for the version or help', async () => {
     const c = await startCli(['--token', '-V'])
