@@ -84,7 +84,6 @@ export async function receiveFile(ctx: AppContext, source: Readable, file: Incom
       path: ctx.stdout ? '-' : typedPath(config.dir, name),
       size: result.size,
       sha256: result.sha256,
-      mimeType: file.mimeType,
       ms: Date.now() - started,
     })
     return { name, originalName: file.originalName, size: result.size, sha256: result.sha256, mimeType: file.mimeType }

@@ -30,7 +30,6 @@ export interface Stored {
   path: string
   size: number
   sha256: string
-  mimeType: string
   ms: number
 }
 export interface Failed {

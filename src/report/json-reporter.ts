@@ -88,7 +88,6 @@ export function createJsonReporter(out: Writable & { isTTY?: boolean }): DataRep
             path: e.path,
             size: e.size,
             sha256: e.sha256,
-            mimeType: e.mimeType,
             ms: e.ms,
           })
         case 'failed':

@@ -40,7 +40,7 @@ function progress(id: number, bytes: number): UploadEvent {
   return { type: 'progress', id, bytes }
 }
 function stored(id: number, client: string, name: string, size: number, ms = 1200, originalName = name): UploadEvent {
-  return { type: 'stored', id, client, name, originalName, path: `in/${name}`, size, sha256: 'x', mimeType: 'application/octet-stream', ms }
+  return { type: 'stored', id, client, name, originalName, path: `in/${name}`, size, sha256: 'x', ms }
 }
 
 let term: FakeTerm
