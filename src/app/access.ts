@@ -5,7 +5,15 @@ import { HttpError } from '../errors.js'
 import type { Request } from '../http/connection.js'
 import { trimOws } from '../http/head.js'
 
-export const TOKEN_COOKIE = 'upload_recv_token'
+/**
+ * Browsers keep cookies per host, not per port: two receivers on one laptop with one fixed name
+ * would overwrite each other's cookie, and the first one's page would then get 401 for its
+ * uploads. A name drawn from the token keeps them apart (and a receiver restarted on another port
+ * with the same token still knows its cookie). It tells nothing the cookie's value does not.
+ */
+export function tokenCookieName(token: string): string {
+  return `upload_recv_${createHash('sha256').update(token, 'utf8').digest('hex').slice(0, 12)}`
+}
 
 export interface AccessConfig {
   token: string | null
@@ -32,11 +40,12 @@ function queryToken(query: string): string | null {
   return null
 }
 
-function cookieToken(cookie: string | undefined): string | null {
+function cookieToken(cookie: string | undefined, token: string): string | null {
   if (!cookie) return null
+  const name = tokenCookieName(token)
   for (const part of cookie.split(';')) {
     const eq = part.indexOf('=')
-    if (eq !== -1 && trimOws(part.slice(0, eq)) === TOKEN_COOKIE) {
+    if (eq !== -1 && trimOws(part.slice(0, eq)) === name) {
       try {
         return decodeURIComponent(trimOws(part.slice(eq + 1)))
       } catch {
@@ -85,7 +94,7 @@ export function checkAccess(req: Request, cfg: AccessConfig): AccessResult {
   if (cfg.token) {
     const bearer = authorization(req, 'bearer')
     const query = queryToken(req.query)
-    const candidates = [bearer, query, cookieToken(req.header('cookie'))]
+    const candidates = [bearer, query, cookieToken(req.header('cookie'), cfg.token)]
     let ok = false
     for (const c of candidates) if (c !== null && same(c, cfg.token)) ok = true
     if (!ok) {
@@ -105,5 +114,5 @@ export function refusedFor(err: HttpError): 'token' | 'auth' {
 }
 
 export function tokenCookie(token: string): string {
-  return `${TOKEN_COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict`
+  return `${tokenCookieName(token)}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict`
 }

@@ -8,6 +8,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { removeDir, startCli, tmpDir, withTimeout, type Cli } from '../helpers/cli.js'
 import { rawRequest, statuses } from '../helpers/raw.js'
+import { tokenCookieName } from '../../src/app/access.js'
 
 // Characters that need escaping in a URL and in a cookie, and a `+` that a form decoder would
 // turn into a space: the token must survive every carrier unchanged.
@@ -17,6 +18,7 @@ const USER = 'alice'
 const PASS = 'pa:ss wörd'
 const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`, 'utf8').toString('base64')}`
 const enc = encodeURIComponent
+const COOKIE = tokenCookieName(TOKEN)
 
 interface Answer {
   status: number
@@ -130,7 +132,7 @@ describe('--token', () => {
       ['PUT empty ?token=', () => put(cli, '/no.txt?token=', 'x')],
       ['PUT ?token= with a bad escape', () => put(cli, '/no.txt?token=%E0%A4%A', 'x')],
       ['PUT token in another parameter', () => put(cli, `/no.txt?tokenx=${enc(TOKEN)}`, 'x')],
-      ['PUT wrong cookie', () => put(cli, '/no.txt', 'x', { Cookie: 'upload_recv_token=nope' })],
+      ['PUT wrong cookie', () => put(cli, '/no.txt', 'x', { Cookie: `${COOKIE}=nope` })],
       ['PUT token in another cookie', () => put(cli, '/no.txt', 'x', { Cookie: `other=${enc(TOKEN)}` })],
       ['GET /?token=wrong', () => req(cli, '/?token=wrong')],
       ['POST multipart without token', () => {
@@ -179,7 +181,7 @@ describe('--token', () => {
         const cookie = r.headers.get('set-cookie')!
         expect(cookie).toBeTruthy()
         const attrs = cookie.split(';').map((a) => a.trim())
-        expect(attrs[0]).toBe(`upload_recv_token=${enc(TOKEN)}`)
+        expect(attrs[0]).toBe(`${COOKIE}=${enc(TOKEN)}`)
         expect(attrs).toContain('HttpOnly')
         expect(attrs).toContain('SameSite=Strict')
         expect(attrs).toContain('Path=/')
@@ -212,7 +214,7 @@ describe('--token', () => {
     })
 
     it('a right cookie with a stale ?token= still opens the page (and sets no cookie for a wrong query)', async () => {
-      const r = await req(cli, '/?token=old', { headers: { Cookie: `upload_recv_token=${enc(TOKEN)}` } })
+      const r = await req(cli, '/?token=old', { headers: { Cookie: `${COOKIE}=${enc(TOKEN)}` } })
       expect(r.status).toBe(200)
       expect(r.headers.get('set-cookie')).toBeNull()
     })
@@ -226,7 +228,7 @@ describe('--token', () => {
       expect(url).toBe(`${cli.url}/?token=${enc(TOKEN)}`)
       const r = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(5_000) })
       expect(r.status).toBe(200)
-      expect(r.headers.get('set-cookie')).toMatch(/^upload_recv_token=/)
+      expect(r.headers.get('set-cookie')!.startsWith(`${COOKIE}=`)).toBe(true)
       const listening = cli.events.find((e) => e.event === 'listening')!
       expect(listening.urls).toEqual([`${cli.url}/`])
     })
@@ -292,6 +294,39 @@ describe('--token', () => {
     expect(stderrLines.filter((l) => l.trim() === bannerUrl)).toHaveLength(1)
     const rest = stderrLines.filter((l) => l.trim() !== bannerUrl).join('\n')
     expect(leaks(rest, secrets)).toEqual([])
+  })
+})
+
+describe('two receivers on one host, each with its own token', () => {
+  const clis: Cli[] = []
+  afterAll(async () => {
+    for (const c of clis) {
+      await c.stop().catch(() => undefined)
+      removeDir(path.dirname(c.dir))
+    }
+  })
+
+  it("keep separate cookies: opening the second one's page does not lock the first one's page out", async () => {
+    // Cookies are kept per host, not per port (RFC 6265 §8.5), in a browser as in curl's jar.
+    for (const token of ['first one', 'second one']) clis.push(await startCli(['--token', token]))
+    const jar = path.join(path.dirname(clis[0]!.dir), 'cookies.txt')
+    const { execFile } = await import('node:child_process')
+    const curl = (args: string[]) =>
+      withTimeout(
+        new Promise<string>((resolve, reject) =>
+          execFile('curl', ['-sS', '-b', jar, '-c', jar, '-o', '/dev/null', '-w', '%{http_code}', ...args], { timeout: 8_000 }, (err, out) =>
+            err ? reject(err) : resolve(out),
+          ),
+        ),
+        10_000,
+        'curl',
+      )
+    expect(await curl([`${clis[0]!.url}/?token=${enc('first one')}`])).toBe('200')
+    expect(await curl([`${clis[1]!.url}/?token=${enc('second one')}`])).toBe('200')
+    // What each page does next: uploads carrying only the cookies the browser holds.
+    expect(await curl(['-X', 'PUT', '--data-binary', 'a', `${clis[0]!.url}/a.txt`])).toBe('201')
+    expect(await curl([`${clis[0]!.url}/`])).toBe('200')
+    expect(await curl(['-X', 'PUT', '--data-binary', 'b', `${clis[1]!.url}/b.txt`])).toBe('201')
   })
 })
 
@@ -469,7 +504,7 @@ describe('--token and --auth together: both are required', () => {
     expect(both.status).toBe(201)
     const cookie = await put(cli, '/both2.txt', 'x', {
       Authorization: basic(USER, PASS),
-      Cookie: `upload_recv_token=${enc(TOKEN)}`,
+      Cookie: `${COOKIE}=${enc(TOKEN)}`,
     })
     expect(cookie.status).toBe(201)
   })
