@@ -79,7 +79,10 @@ function parseSeconds(text: string): number {
 
 export function parseAuth(text: string): { user: string; pass: string } {
   const colon = text.indexOf(':')
-  if (colon <= 0) throw new UsageError('--auth: expected user:password')
+  if (colon === -1) throw new UsageError('--auth: expected user:password')
+  // Either half may be empty (`curl -u :pass` sends an empty user name), but not both: any
+  // client would get in by pressing Enter at the browser's prompt.
+  if (text.length === 1) throw new UsageError('--auth: the user name and the password are both empty')
   return { user: text.slice(0, colon), pass: text.slice(colon + 1) }
 }
 

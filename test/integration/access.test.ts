@@ -485,6 +485,20 @@ describe('--auth user:pass (HTTP Basic)', () => {
   })
 })
 
+describe('--auth :pass (an empty user name, as curl -u :pass sends it)', () => {
+  it('lets in that password with the empty name, and nobody else', async () => {
+    const cli = await startCli(['--auth', ':only pass'])
+    try {
+      expect((await put(cli, '/e.txt', 'x', { Authorization: basic('', 'only pass') })).status).toBe(201)
+      expect((await put(cli, '/e.txt', 'x', { Authorization: basic('x', 'only pass') })).status).toBe(401)
+      expect((await put(cli, '/e.txt', 'x', { Authorization: basic('', '') })).status).toBe(401)
+    } finally {
+      await cli.stop()
+      removeDir(path.dirname(cli.dir))
+    }
+  })
+})
+
 describe('--token and --auth together: both are required', () => {
   let cli: Cli
   beforeAll(async () => {

@@ -227,6 +227,7 @@ describe.concurrent('usage errors: exit 2, one line on stderr, nothing listening
     ['--tls-key x without --tls-cert', ['--tls-key', 'x']],
     ['--stdout --json', ['--stdout']],
     ['--auth without a colon', ['--auth', 'user']],
+    ['--auth with neither user nor password', ['--auth', ':']],
     ['an empty --token', ['--token', '']],
     ['a stray argument', ['extra']],
   ]

@@ -210,11 +210,12 @@ describe('parseAuth', () => {
     ['user:pa:ss', { user: 'user', pass: 'pa:ss' }],
     ['user:', { user: 'user', pass: '' }],
     ['u:p@ss w0rd', { user: 'u', pass: 'p@ss w0rd' }],
+    [':pass', { user: '', pass: 'pass' }],
   ])('%j -> %j', (text, expected) => {
     expect(parseAuth(text)).toEqual(expected)
   })
 
-  it.each(['user', '', ':pass'])('%j is a usage error', (text) => {
+  it.each(['user', '', ':'])('%j is a usage error', (text) => {
     const err = usageError(() => parseAuth(text))
     expect(err.message).toContain('--auth')
   })
