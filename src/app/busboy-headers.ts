@@ -12,6 +12,9 @@
 // - Browsers' `%22`/`%0D`/`%0A` escapes belong to `filename=`; a `filename*=` name is already
 //   percent-decoded and must not be decoded again (`a%2522b` is `a%22b`, not `a"b`). One that does
 //   not decode at all made busboy drop the part silently; the file is kept (repairExtendedName).
+// - A `Content-Disposition` busboy cannot parse strictly (`filename=my photo.jpg` unquoted, with a
+//   space or UTF-8, as scripts and small HTTP libraries send it; spaces around `=`) made it drop
+//   the part silently too: it is re-read leniently and kept (repairLooseParams).
 //
 // busboy emits 'file' synchronously from the header callback, right after the reset hooked here,
 // so `partFacts()` read in a 'file' listener describes that part. If busboy's internals ever change
@@ -58,7 +61,8 @@ const utils = createRequire(require.resolve('busboy'))('./utils.js') as BusboyUt
 const decoder = utils.getDecoder('utf8')
 
 const CRLFCRLF = Buffer.from('\r\n\r\n')
-const MAYBE_INTERESTING = /filename\*|""/i
+// What browsers and curl send for a file: busboy reads it as it is, nothing to look at.
+const TYPICAL = /^form-data; name="[^"\\]*"; filename="[^"\\]+"$/
 
 function dropped(byte: number): boolean {
   return byte < 0x20 ? byte !== 0x09 && byte !== 0x0a && byte !== 0x0d : byte === 0x7f
@@ -88,9 +92,10 @@ function withoutControls(original: HeaderParser['push']): HeaderParser['push'] {
 function inspect(header: Record<string, string[]>): void {
   last = none
   const value = header['content-disposition']?.[0]
-  // Most parts have neither: spare them busboy's second parse of the value.
-  if (value === undefined || !MAYBE_INTERESTING.test(value)) return
-  const params = utils.parseDisposition(value, decoder)?.params ?? repairExtendedName(header, value)
+  // Most parts: spare them a second parse of the value (busboy does its own).
+  if (value === undefined || TYPICAL.test(value)) return
+  const params =
+    utils.parseDisposition(value, decoder)?.params ?? repairExtendedName(header, value) ?? repairLooseParams(header)
   if (params === undefined) return
   if (params['filename*']) {
     last = { extendedName: true, emptyName: false, mimeType: '' }
@@ -115,6 +120,55 @@ function repairExtendedName(header: Record<string, string[]>, value: string): Di
   const fixed = plain['filename'] !== undefined ? without : `${without}; filename=""`
   header['content-disposition'] = [fixed]
   return utils.parseDisposition(fixed, decoder)?.params
+}
+
+/** `a; b="x;y"; c` → `a`, ` b="x;y"`, ` c`: split at semicolons outside quoted strings. */
+function splitParams(value: string): string[] {
+  const out: string[] = []
+  let start = 0
+  let quoted = false
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i]
+    if (c === '\\' && quoted) i++
+    else if (c === '"') quoted = !quoted
+    else if (c === ';' && !quoted) {
+      out.push(value.slice(start, i))
+      start = i + 1
+    }
+  }
+  out.push(value.slice(start))
+  return out
+}
+
+/**
+ * busboy skips a whole part whose disposition is not strictly `token=token` or `token="quoted"`,
+ * bytes and all. Each parameter is read leniently instead (spaces around `=` allowed, an unquoted
+ * value taken up to the next `;` and trimmed) and written back quoted; a file whose name still
+ * does not parse is kept under a generated name.
+ */
+function repairLooseParams(header: Record<string, string[]>): Disposition['params'] {
+  const [type, ...pairs] = splitParams(header['content-disposition']![0]!)
+  if (type!.trim().toLowerCase() !== 'form-data') return undefined
+  let file = false
+  const fixed = pairs.map((pair) => {
+    const eq = pair.indexOf('=')
+    if (eq === -1) return pair.trim()
+    const key = pair.slice(0, eq).trim()
+    let raw = pair.slice(eq + 1).trim()
+    if (/^filename$/i.test(key)) file = true
+    if (key.endsWith('*')) return `${key}=${raw}`
+    if (!(raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"'))) raw = `"${raw.replace(/["\\]/g, '\\$&')}"`
+    return `${key}=${raw}`
+  })
+  if (!file) return undefined
+  let value = ['form-data', ...fixed].join('; ')
+  let params = utils.parseDisposition(value, decoder)?.params
+  if (params === undefined) {
+    value = 'form-data; filename=""'
+    params = utils.parseDisposition(value, decoder)?.params
+  }
+  header['content-disposition'] = [value]
+  return params
 }
 
 function withInspection(original: HeaderParser['reset']): HeaderParser['reset'] {

@@ -608,6 +608,17 @@ describe('limits and filters', () => {
     expect(c.events.slice(1).map((e) => `${e.event} ${e.name}`)).toEqual(['stored f1.txt', 'stored f2.txt', 'failed f3.txt'])
   })
 
+  it('a file part with an unquoted name holding a space or UTF-8 (as scripts send it) is stored, not dropped', async () => {
+    const c = await cli()
+    const { body, contentType } = multipartBody([
+      { disposition: 'form-data; name="a"; filename=Fotoğraf 1.jpg', contentType: 'image/jpeg', data: 'one' },
+      { disposition: 'form-data; name="b"; filename = "two.txt"', contentType: 'text/plain', data: 'two' },
+    ])
+    const res = await rawUpload(c, httpRequest('POST', '/', { 'Content-Type': contentType, 'Content-Length': String(body.length) }, body))
+    expect(res.status).toBe(201)
+    expect(files(c.dir)).toEqual(['Fotoğraf 1.jpg', 'two.txt'])
+  })
+
   it('--json events carry exactly the fields SPEC §6 lists, of the right types', async () => {
     const c = await cli(['--max-file-size', '4'])
     expect((await fetch(`${c.url}/ok.txt`, { method: 'PUT', body: 'abc' })).status).toBe(201)

@@ -100,6 +100,32 @@ describe('busboy part-header hooks', () => {
     }
   })
 
+  it('keep a part whose disposition busboy cannot parse strictly (an unquoted name with a space or UTF-8, spaces around =)', async () => {
+    installPartHeaderHooks()
+    const { body, contentType } = multipartBody([
+      { disposition: 'form-data; name="f"; filename=Fotoğraf.jpg', contentType: 'image/jpeg', data: '1' },
+      { disposition: 'form-data; name=f; filename=my photo.jpg; size=1', data: '2' },
+      { disposition: 'form-data; name="f"; filename = "spaced.txt"', contentType: 'text/plain', data: '3' },
+      { disposition: 'form-data; name="f"; filename=a\\b/c"d.txt', data: '4' },
+      { disposition: 'form-data; name="f"; filename="x"y.txt"', contentType: 'text/plain', data: '5' },
+      { disposition: 'form-data; name="f"; filename=plain.txt', data: '6' },
+      { disposition: 'form-data; name=my field', data: 'not a file, whatever busboy makes of it' },
+    ])
+    for (const split of [onePiece(body), byteByByte(body)]) {
+      const r = await parse(contentType, split)
+      expect(r.error, split.label).toBeNull()
+      expect(r.files.map((f) => [f.filename, f.facts.emptyName, f.facts.emptyName ? f.facts.mimeType : f.mimeType, f.data]), split.label).toEqual([
+        ['Fotoğraf.jpg', false, 'image/jpeg', '1'],
+        ['my photo.jpg', false, 'text/plain', '2'],
+        ['spaced.txt', false, 'text/plain', '3'],
+        ['a\\b/c"d.txt', false, 'text/plain', '4'],
+        // A stray quote: no name can be read from it, but the bytes are kept.
+        [undefined, true, 'text/plain', '5'],
+        ['plain.txt', false, 'text/plain', '6'],
+      ])
+    }
+  })
+
   it('tell a filename*= name (already percent-decoded) from a filename= one', async () => {
     installPartHeaderHooks()
     const { body, contentType } = multipartBody([
