@@ -62,11 +62,19 @@ export async function receiveFile(ctx: AppContext, source: Readable, file: Incom
         throw new HttpError('UNAVAILABLE', 'This receiver takes one file (--stdout) and already has it.')
       }
       ctx.stdout.claimedBy = file.from
+      let sent = false
+      const counted = (bytes: number) => {
+        sent = true
+        onProgress(bytes)
+      }
       try {
-        result = await sinkInto(source, ctx.stdout.sink, { maxFileSize: config.maxFileSize, onProgress, end: false })
+        result = await sinkInto(source, ctx.stdout.sink, { maxFileSize: config.maxFileSize, onProgress: counted, end: false })
       } catch (err) {
         const e = err instanceof HttpError ? err : outputFailed(err as NodeJS.ErrnoException)
-        ctx.stdout.failed(e)
+        // Refused before its first byte went out (over --max-file-size in one chunk, a cut-short
+        // body): standard output is untouched, so the next upload may have it.
+        if (!sent && err instanceof HttpError) ctx.stdout.claimedBy = null
+        else ctx.stdout.failed(e)
         throw e
       }
       name = display

@@ -192,7 +192,7 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
   }
   if (failure) {
     sendError(req, res, failure, files, failedName)
-  } else if (files.length === 0 && !ctx.stdout) {
+  } else if (files.length === 0) {
     throw new HttpError('NO_FILE', 'The form contained no file.')
   } else {
     sendStored(req, res, files)

@@ -845,6 +845,24 @@ describe('answers and modes', () => {
     expect(c.stderr()).not.toContain('second.bin')
   })
 
+  it('--stdout: a form without a file is 400 NO_FILE, and a file refused before its first byte went out leaves stdout to the next upload', async () => {
+    const c = await cli(['--stdout', '--max-file-size', '10'], { json: false })
+    const chunks: Buffer[] = []
+    c.proc.stdout!.on('data', (d: Buffer) => chunks.push(d))
+    const noFile = await curl(['-F', 'x=y', `${c.url}/`])
+    expect(noFile.info.http_code).toBe(400)
+    expect(noFile.json().error.code).toBe('NO_FILE')
+    // Over the limit in its first chunk: multipart, then chunked (no length to refuse it by).
+    const big = payload('so/big.bin', Buffer.alloc(100, 1))
+    expect((await curl(['-F', `f=@${big}`, `${c.url}/`])).info.http_code).toBe(413)
+    expect((await curl(['-H', 'Transfer-Encoding: chunked', '-T', big, `${c.url}/big.bin`])).info.http_code).toBe(413)
+    const r = await curl(['-F', `f=@${payload('so/ok.txt', 'fits\n')}`, `${c.url}/`])
+    expect(r.info.http_code).toBe(201)
+    expect(await withTimeout(c.exited, 10_000, '--stdout exit')).toBe(0)
+    expect(Buffer.concat(chunks).toString()).toBe('fits\n')
+    expect(c.stderr()).not.toContain('incomplete')
+  })
+
   it('--stdout neither makes nor needs --dir: the banner says where the bytes go', async () => {
     const parent = tmpDir('upload-recv-stdout-')
     cleanups.push(() => removeDir(parent))
