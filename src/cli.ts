@@ -100,15 +100,13 @@ function naming(program: Command, message: string): string {
     return opt?.envVar && program.getOptionValueSource(opt.attributeName()) === 'env' ? opt.envVar : undefined
   }
   const lead = /^--[a-z-]+/.exec(message)?.[0]
-  if (lead !== undefined) {
-    const env = fromEnv(lead)
-    return env ? `${lead} (${env})${message.slice(lead.length)}` : message
-  }
+  const leadEnv = lead === undefined ? undefined : fromEnv(lead)
+  const text = leadEnv ? `${lead} (${leadEnv})${message.slice(lead!.length)}` : message
   const notes = [...new Set(message.match(/--[a-z-]+/g) ?? [])].flatMap((flag) => {
-    const env = fromEnv(flag)
+    const env = flag === lead ? undefined : fromEnv(flag)
     return env ? [`${flag} was set by ${env}`] : []
   })
-  return notes.length > 0 ? `${message.replace(/\.$/, '')} (${notes.join('; ')}).` : message
+  return notes.length > 0 ? `${text.replace(/\.$/, '')} (${notes.join('; ')}).` : text
 }
 
 /** --help or --version text to stdout: 0, or 1 if it could not be written (`--help | head -1` closing the pipe is no news). */

@@ -243,6 +243,12 @@ describe.concurrent('usage errors: exit 2, one line on stderr, nothing listening
     expect(existsSync(dir)).toBe(false)
   })
 
+  it('--stdout with UPLOAD_RECV_JSON set: the usage error says where the --json came from', async () => {
+    const r = await runToExit(['--stdout', '--dir', path.join(scratch(), 'in')], { env: { UPLOAD_RECV_JSON: '1' } })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toBe('upload-recv: --stdout and --json both want standard output; choose one (--json was set by UPLOAD_RECV_JSON).\n')
+  })
+
   it('UPLOAD_RECV_PORT=abc is a usage error too', async () => {
     const dir = path.join(scratch(), 'in')
     const r = await runToExit(['--host', '127.0.0.1', '--json', '--dir', dir], { env: { UPLOAD_RECV_PORT: 'abc' } })
