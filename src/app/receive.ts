@@ -129,9 +129,10 @@ function outputFailed(err: NodeJS.ErrnoException): HttpError {
 
 /**
  * The stored file as the user would type it; `./-rf x` rather than `-rf x`, which every command
- * takes for options, and `./ x` rather than ` x`, whose space `while read` (default IFS) strips.
+ * takes for options, `./ x` rather than ` x`, whose space `while read` (default IFS) strips, and
+ * `./~root` rather than `~root`, which a shell reads as root's home folder.
  */
 function typedPath(dir: string, name: string): string {
   const typed = path.join(dir, name)
-  return typed.startsWith('-') || typed.startsWith(' ') ? `./${typed}` : typed
+  return typed.startsWith('-') || typed.startsWith(' ') || typed.startsWith('~') ? `./${typed}` : typed
 }

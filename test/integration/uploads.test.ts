@@ -928,6 +928,15 @@ describe('answers and modes', () => {
     expect(files(c.dir)).toContain(' lead.txt')
   })
 
+  it('stdout: a stored name starting with ~ is printed as ./~name: a shell reads ~root as root\'s home folder', async () => {
+    const c = await cli([], { json: false, relativeDir: '.' })
+    const r = await curl(['-T', payload('tilde/x.txt', 'x'), `${c.url}/~root`])
+    expect(r.info.http_code).toBe(201)
+    expect(await c.stop()).toBe(0)
+    expect(c.stdout()).toBe('./~root\n')
+    expect(files(c.dir)).toContain('~root')
+  })
+
   it('without --json, stdout has one stored path per line, as --dir was given', async () => {
     const c = await cli([], { json: false, relativeDir: 'in' })
     const r1 = await curl(['-T', payload('plain/one.txt', '1'), `${c.url}/`])
