@@ -40,9 +40,10 @@ export async function run(config: Config, io: RunIO): Promise<number> {
   if (config.stdout && io.stdout.isTTY === true) {
     throw new StartupError('--stdout: standard output is a terminal, where the bytes (escape codes and all) would go to the screen; redirect it: > file, or | command.')
   }
-  // --stdout stores nothing: its --dir is neither made nor needs to be writable.
-  const root = config.stdout ? path.resolve(config.dir) : await prepareDir(config.dir)
   const tls = config.tls ? await readTls(config.tls.certFile, config.tls.keyFile) : undefined
+  // --stdout stores nothing: its --dir is neither made nor needs to be writable.
+  const prepared = config.stdout ? null : await prepareDir(config.dir)
+  const root = prepared?.root ?? path.resolve(config.dir)
 
   // stderr is for people: if nobody reads it any more (its pipe closed), uploads and stdout go on.
   io.stderr.on('error', () => {})
@@ -162,6 +163,7 @@ export async function run(config: Config, io: RunIO): Promise<number> {
       bodyHighWaterMark: BODY_HWM,
     })
   } catch (err) {
+    await prepared?.undo()
     throw listenError(err, config)
   }
 
