@@ -228,6 +228,7 @@ describe.concurrent('usage errors: exit 2, one line on stderr, nothing listening
     ['--stdout --json', ['--stdout']],
     ['--auth without a colon', ['--auth', 'user']],
     ['--auth with neither user nor password', ['--auth', ':']],
+    ['a URL as --host', ['--host', 'http://laptop:4000/']],
     ['an empty --token', ['--token', '']],
     ['a stray argument', ['extra']],
   ]

@@ -245,6 +245,9 @@ describe('combinations', () => {
     ['an empty --token', { token: '' }],
     ['an empty --host', { host: '' }],
     ['a blank --host', { host: '   ' }],
+    ['a URL as --host', { host: 'http://x' }],
+    ['a --host with a space', { host: 'my host' }],
+    ['a --host with a path', { host: '10.0.0.1/24' }],
     // `--dir "$UNSET"`: files would land in the working folder.
     ['an empty --dir', { dir: '' }],
   ])('%s is a usage error', (_what, raw) => {

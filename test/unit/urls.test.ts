@@ -20,9 +20,9 @@ describe('listenUrls', () => {
 })
 
 describe('--host in brackets', () => {
-  it('[::1], as in a URL, is ::1; brackets around an IPv4 address or a name are left for the resolver to refuse', () => {
+  it('[::1], as in a URL, is ::1; brackets around an IPv4 address or a name are a usage error', () => {
     expect(parseConfig({ host: '[::1]' }).host).toBe('::1')
     expect(parseConfig({ host: '[fd00::2]' }).host).toBe('fd00::2')
-    expect(parseConfig({ host: '[127.0.0.1]' }).host).toBe('[127.0.0.1]')
+    expect(() => parseConfig({ host: '[127.0.0.1]' })).toThrow(/--host: "\[127\.0\.0\.1\]" is not an address/)
   })
 })
