@@ -49,6 +49,7 @@ const MAX_CANDIDATES = 10_000
 export function createStore(opts: StoreOptions): Store {
   const temps = new Set<string>()
   const rootBytes = utf8Length(opts.root)
+  let removed = false
 
   async function save(source: Readable, requested: readonly string[], onProgress?: (n: number) => void) {
     let tmp: string | null = null
@@ -71,6 +72,11 @@ export function createStore(opts: StoreOptions): Store {
       return { name: named(finalName), ...result }
     } catch (err) {
       source.destroy()
+      // A second Ctrl-C removed the temp file under an upload whose bytes had all arrived: its
+      // publish then fails (ENOENT), which is the abort, not a fault of ours (500).
+      if (removed && (err as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new HttpError('UNAVAILABLE', 'The server is shutting down.', { cause: err })
+      }
       // What the file system said becomes an answer here; a source's own failure (client gone, a
       // malformed multipart body) is for the caller to tell.
       throw err instanceof HttpError || (err as NodeJS.ErrnoException).code === undefined ? err : toHttpError(err)
@@ -118,6 +124,7 @@ export function createStore(opts: StoreOptions): Store {
   return {
     save,
     removeTemps() {
+      removed = true
       for (const t of temps) {
         try {
           unlinkSync(t)
