@@ -113,6 +113,7 @@ export class Connection {
   private leftover: Buffer | null = null
   private drained = 0
   private phaseStart = Date.now()
+  /** The first byte of this phase's head; from an earlier phase (< phaseStart) while none came. */
   private headStart = 0
   private lastActivity = Date.now()
   private timer: NodeJS.Timeout | null = null
@@ -187,7 +188,10 @@ export class Connection {
       default:
         // Bytes behind pipelined ones that wait for their turn (nextRequest) wait behind them.
         if (this.leftover !== null) return this.hold(chunk, 0)
-        if (this.state === State.Head && !this.parser.started) this.headStart = this.lastActivity
+        // Once per phase: the empty lines a head may start with (RFC 9112 §2.2) leave the parser
+        // unstarted, and restarting the clock on each would let `\n`, `\r`, `\n`... hold the
+        // connection forever.
+        if (this.state === State.Head && this.headStart < this.phaseStart) this.headStart = this.lastActivity
         this.process(chunk, 0)
     }
   }
@@ -365,7 +369,7 @@ export class Connection {
     // A client that half-closed still gets answers to the requests it sent in full (pipelined).
     // So does one that pipelined behind this request when a graceful stop began: its next request
     // is told 503 (SPEC §3), not cut off unanswered; with nothing behind, this answer says close.
-    const close = bodyUnread || !this.keepAlive || ((this.shuttingDown || this.peerEnded) && this.leftover === null)
+    const close = bodyUnread || !this.keepAlive || ((this.shuttingDown || this.peerEnded) && !requestBehind(this.leftover))
     const all: Record<string, string> = { Date: httpDate(), ...headers }
     const data = payload === undefined ? Buffer.alloc(0) : typeof payload === 'string' ? Buffer.from(payload) : payload
     if (statusHasBody(status)) all['Content-Length'] = String(data.length)
@@ -430,6 +434,11 @@ export class Connection {
         if (this.state === State.Head) return this.parser.started ? this.close() : this.finish()
         if (this.state === State.Body) return this.failBody(this.cutShort())
       }
+      // A stop began while these waited. Only empty lines (a CRLF some clients send after a
+      // body) leave nothing to answer: close now, as shutdown() does for an idle connection. A
+      // head that is still arriving gets shutdown()'s short grace, not the keep-alive timer.
+      if (this.shuttingDown && this.idle) return this.finish()
+      if (this.state === State.Head) this.schedule()
       if (this.state === State.Head || (this.state === State.Body && !this.bodyPaused)) this.socket.resume()
     }
     if (this.socket.writableNeedDrain) this.socket.once('drain', () => setImmediate(go))
@@ -580,4 +589,11 @@ function httpDate(): string {
     dateText = new Date(second * 1000).toUTCString()
   }
   return dateText
+}
+
+/** Held bytes that can be a request: not just the empty lines some clients send after a body. */
+function requestBehind(held: Buffer | null): boolean {
+  if (held === null) return false
+  for (const byte of held) if (byte !== 0x0d && byte !== 0x0a) return true
+  return false
 }

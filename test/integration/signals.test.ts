@@ -267,6 +267,40 @@ describe('signals', () => {
     expect(sha(readFileSync(path.join(c.dir, 'r1.bin')))).toBe(sha(data))
   })
 
+  it('a graceful stop where only an empty line follows the body (some clients send one): the answer says close, exit at once', async () => {
+    const c = await cli()
+    const data = randomBytes(10)
+    const put = await slowPut(c.port, 'e1.bin', data)
+    await put.send(0, 5)
+    await until(() => existsSync(c.dir) && temps(c.dir).length === 1, 5_000, 'upload in flight')
+    c.proc.kill('SIGTERM')
+    await sleep(200)
+    const t0 = Date.now()
+    put.sock.write(Buffer.concat([data.subarray(5), Buffer.from('\r\n')]))
+    await until(put.closed, 5_000, 'connection closed', put.reply)
+    expect(put.reply()).toMatch(/^HTTP\/1\.1 201 [^]*Connection: close/)
+    // Not the 30 s keep-alive wait for a request that never comes.
+    expect(await withTimeout(c.exited, 5_000, 'exit')).toBe(0)
+    expect(Date.now() - t0).toBeLessThan(3_000)
+  })
+
+  it('a graceful stop with part of a head pipelined behind the running upload: that head gets the short grace and a 503, not the keep-alive wait', async () => {
+    const c = await cli()
+    const data = randomBytes(10)
+    const put = await slowPut(c.port, 'p1.bin', data)
+    await put.send(0, 5)
+    await until(() => existsSync(c.dir) && temps(c.dir).length === 1, 5_000, 'upload in flight')
+    c.proc.kill('SIGTERM')
+    await sleep(200)
+    const t0 = Date.now()
+    put.sock.write(Buffer.concat([data.subarray(5), Buffer.from('GET / HTTP/1.1\r\nHo')]))
+    await until(put.closed, 6_000, 'connection closed', put.reply)
+    const statuses = [...put.reply().matchAll(/^HTTP\/1\.1 (\d{3}) /gm)].map((m) => Number(m[1]))
+    expect(statuses, put.reply()).toEqual([201, 503])
+    expect(await withTimeout(c.exited, 5_000, 'exit')).toBe(0)
+    expect(Date.now() - t0).toBeLessThan(4_000)
+  })
+
   it('SIGTERM with nothing in flight (an idle keep-alive connection open): exit 0 at once', async () => {
     const c = await cli()
     const sock = net.connect({ host: '127.0.0.1', port: c.port })

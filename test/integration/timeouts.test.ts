@@ -141,6 +141,15 @@ describe('--timeout 1', () => {
     expect(r.elapsed).toBeLessThan(2_500)
   })
 
+  it('a client trickling only empty-line bytes (\\r, \\n, ...) is cut at the timeout too', async () => {
+    // Leading empty lines are ignored (RFC 9112 §2.2), but they are no way to hold a slot: 30
+    // bytes at 200 ms would take 6 s.
+    const r = await stallingClient(cli.port, '\r\n'.repeat(15).split(''), { gapMs: 200, ms: 6_000 })
+    expect(r.closed).toBe(true)
+    expect(r.elapsed).toBeGreaterThanOrEqual(900)
+    expect(r.elapsed).toBeLessThan(2_500)
+  })
+
   it('an idle kept-alive connection is closed silently after its answer', async () => {
     const r = await stallingClient(cli.port, ['GET /favicon.ico HTTP/1.1\r\nHost: x\r\n\r\n'], { ms: 5_000 })
     expect(r.closed).toBe(true)
