@@ -6,8 +6,12 @@ export const MAX_TARGET_BYTES = 8 * 1024
 export const MAX_HEAD_BYTES = 16 * 1024
 /** SPEC §3: 431 above 100 header fields. */
 export const MAX_HEADER_COUNT = 100
-/** A chunk-size line with extensions; Node caps extensions at 16 KiB (CVE-2024-22019). */
+/** A chunk-size line with extensions. */
 export const MAX_CHUNK_LINE_BYTES = 4 * 1024
+/** Chunk extensions of one body in all, as Node caps them (CVE-2024-22019): otherwise 1-byte
+ * chunks with 4 KiB of extensions each move 4,000 bytes on the wire per byte of file, outside
+ * `--max-file-size`. */
+export const MAX_CHUNK_EXTENSION_BYTES = 16 * 1024
 /** Trailer section of a chunked body: same budget as a head. */
 export const MAX_TRAILER_BYTES = 16 * 1024
 /** SPEC §1 `--timeout` default: head deadline and body inactivity, as nginx's client_*_timeout. */

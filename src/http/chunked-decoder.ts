@@ -2,7 +2,7 @@
 // a trailer section (read and discarded) and the final CRLF. Size lines and trailer lines may be
 // split anywhere, so they are gathered (bounded) before being judged; data passes straight through.
 import { HttpError } from '../errors.js'
-import { MAX_CHUNK_LINE_BYTES, MAX_TRAILER_BYTES } from '../limits.js'
+import { MAX_CHUNK_EXTENSION_BYTES, MAX_CHUNK_LINE_BYTES, MAX_TRAILER_BYTES } from '../limits.js'
 import type { BodyDecoder, OnPayload } from './body-decoder.js'
 import { COLON, CR, DQUOTE, EQUALS, FIELD_BYTE, HEX_VALUE, HTAB, LF, QDTEXT, SEMI, SP, TCHAR, BACKSLASH } from './bytes.js'
 
@@ -25,6 +25,7 @@ export class ChunkedDecoder implements BodyDecoder {
   private line: number[] = []
   private remaining = 0
   private trailerBytes = 0
+  private extensionBytes = 0
 
   constructor(private readonly onPayload: OnPayload) {}
 
@@ -85,6 +86,13 @@ export class ChunkedDecoder implements BodyDecoder {
     if (n < 2 || line[n - 2] !== CR) throw malformed('bare LF')
     if (this.state === State.SizeLine) {
       this.remaining = parseSizeLine(line, n - 2)
+      // What follows the size digits (checked well-formed just now) is extensions.
+      let digits = 0
+      while (HEX_VALUE[line[digits]!]! >= 0) digits++
+      this.extensionBytes += n - 2 - digits
+      if (this.extensionBytes > MAX_CHUNK_EXTENSION_BYTES) {
+        throw new HttpError('BAD_REQUEST', `The chunked body's extensions are over ${MAX_CHUNK_EXTENSION_BYTES / 1024} KiB in all.`)
+      }
       this.state = this.remaining === 0 ? State.Trailer : State.Data
       return
     }

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest'
 import { HttpError, type ErrorCode } from '../../src/errors.js'
 import { ChunkedDecoder } from '../../src/http/chunked-decoder.js'
-import { MAX_CHUNK_LINE_BYTES, MAX_TRAILER_BYTES } from '../../src/limits.js'
+import { MAX_CHUNK_EXTENSION_BYTES, MAX_CHUNK_LINE_BYTES, MAX_TRAILER_BYTES } from '../../src/limits.js'
 import { allSplits, onePiece, randomSplits, twoWayCuts, type Splitting } from '../helpers/splits.js'
 
 const b = (s: string) => Buffer.from(s, 'latin1')
@@ -205,6 +205,17 @@ describe('malformed chunked bodies: BAD_REQUEST at every split', () => {
     for (const s of sampled(ok)) expect(decode(s.chunks), s.label).toEqual({ payload: 'hello', done: true, consumed: ok.length, error: null })
     for (const s of sampled(over)) expect(decode(s.chunks).error, s.label).toBe('BAD_REQUEST')
     for (const s of sampled(endless)) expect(decode(s.chunks).error, s.label).toBe('BAD_REQUEST')
+  })
+
+  it('chunk extensions over the limit in all (many 1-byte chunks, each within its line limit) are BAD_REQUEST, at the limit fine', () => {
+    // 1-byte chunks whose extensions (`;e=` and the value) add up to exactly the limit, then one byte more.
+    const per = 1024
+    const chunk = (n: number) => `1;e=${'v'.repeat(n - 3)}\r\nx\r\n`
+    const full = MAX_CHUNK_EXTENSION_BYTES / per
+    const ok = b(chunk(per).repeat(full) + '0\r\n\r\n')
+    const over = b(chunk(per).repeat(full) + '1;e\r\nx\r\n0\r\n\r\n')
+    expect(decode([ok])).toEqual({ payload: 'x'.repeat(full), done: true, consumed: ok.length, error: null })
+    for (const s of sampled(over)) expect(decode(s.chunks).error, s.label).toBe('BAD_REQUEST')
   })
 
   it('a trailer section over the limit is HEADERS_TOO_LARGE', () => {
