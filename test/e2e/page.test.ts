@@ -238,6 +238,7 @@ describe('upload page in Chromium', () => {
     const big = fixture('limits/big.txt', 1_500_000)
     const pdf = fixture('limits/report.pdf', 100)
     const ok = fixture('limits/ok.txt', 1_000_000)
+    const justOver = fixture('limits/just-over.txt', 1_000_001)
     const { ctx, page, problems } = await open({ ...PHONE }, c.url + '/')
     const posts: string[] = []
     page.on('request', (r) => void (r.method() === 'POST' && posts.push(r.url())))
@@ -247,11 +248,13 @@ describe('upload page in Chromium', () => {
       await until(() => page.locator('#media').count()).toBe(0)
       await until(() => text(page, '.lim')).toBe('Accepted: image/*, .txt · up to 1 MB each')
 
-      await page.setInputFiles('#files', [big, pdf])
-      await until(() => page.locator('#list li[data-state="refused"]').count()).toBe(2)
-      const [tooBig, notAllowed] = await rowTexts(page)
+      await page.setInputFiles('#files', [big, pdf, justOver])
+      await until(() => page.locator('#list li[data-state="refused"]').count()).toBe(3)
+      const [tooBig, notAllowed, barely] = await rowTexts(page)
       expect(tooBig!.meta).toContain('Too large (1.5 MB): this receiver takes files up to 1 MB.')
       expect(notAllowed!.meta).toContain('Not accepted here: this receiver takes only image/*, .txt.')
+      // Rounded, both would read "1 MB".
+      expect(barely!.meta).toContain('Too large (1000001 bytes): this receiver takes files up to 1000000 bytes.')
       await page.getByRole('button', { name: 'Remove big.txt' }).waitFor({ state: 'visible' })
       await page.waitForTimeout(300)
       expect(posts).toEqual([])
@@ -261,6 +264,7 @@ describe('upload page in Chromium', () => {
       // Exactly the limit is fine; removing the refused rows leaves just it.
       await page.getByRole('button', { name: 'Remove big.txt' }).click()
       await page.getByRole('button', { name: 'Remove report.pdf' }).click()
+      await page.getByRole('button', { name: 'Remove just-over.txt' }).click()
       await page.setInputFiles('#files', [ok])
       await until(() => doneRows(page).count()).toBe(1)
       expect(await rowTexts(page)).toMatchObject([{ name: 'ok.txt', state: 'done' }])
@@ -373,6 +377,60 @@ describe('upload page in Chromium', () => {
     }
   })
 
+  it('an upload that stops moving says so instead of its last pace', async () => {
+    const c = await cli()
+    const movie = fixture('stall/movie.mov', 16_000_000)
+    const { ctx, page, problems } = await open({ ...PHONE }, c.url + '/')
+    const meta = () => text(page, '#list .meta')
+    try {
+      await throttle(page, 2_000_000)
+      await page.setInputFiles('#files', [movie])
+      await until(meta).toContain('left')
+      // The receiver freezes (or the phone leaves the Wi-Fi): once the socket buffers are full no
+      // byte moves, and the row says so rather than showing its last pace and time left.
+      process.kill(c.proc.pid!, 'SIGSTOP')
+      try {
+        await until(meta, 20_000).toMatch(/no progress for \d+ s/)
+        expect(await meta()).not.toContain('left')
+      } finally {
+        process.kill(c.proc.pid!, 'SIGCONT')
+      }
+      await throttle(page, null)
+      await until(() => doneRows(page).count(), 20_000).toBe(1)
+      expect(sha256(path.join(c.dir, 'movie.mov'))).toBe(sha256(movie))
+      expect(problems).toEqual([])
+    } finally {
+      await ctx.close()
+    }
+  })
+
+  it('once every byte is out ("Saving…") there is no Cancel: the receiver may have stored the file already', async () => {
+    const c = await cli()
+    const photo = fixture('saving/photo.jpg', 200_000)
+    const { ctx, page, problems } = await open({ ...PHONE }, c.url + '/')
+    try {
+      await throttle(page, 50_000)
+      await page.setInputFiles('#files', [photo])
+      const bar = page.getByRole('progressbar', { name: 'photo.jpg' })
+      await expect.poll(async () => Number(await bar.getAttribute('aria-valuenow')), { timeout: 10_000 }).toBeGreaterThan(50)
+      // The receiver freezes with the last bytes in flight: they fit in the socket buffers, so the
+      // page has sent them all and waits for an answer that cannot come yet.
+      process.kill(c.proc.pid!, 'SIGSTOP')
+      try {
+        await until(() => page.locator('#list li').getAttribute('data-state')).toBe('saving')
+        await page.waitForTimeout(300)
+        expect(await page.getByRole('button', { name: 'Cancel photo.jpg' }).count()).toBe(0)
+      } finally {
+        process.kill(c.proc.pid!, 'SIGCONT')
+      }
+      await until(() => doneRows(page).count()).toBe(1)
+      expect(diskFiles(c.dir)).toEqual(['photo.jpg'])
+      expect(problems).toEqual([])
+    } finally {
+      await ctx.close()
+    }
+  })
+
   it('without scripting the page is a plain form whose post gets the HTML result page', async () => {
     const c = await cli()
     const file = fixture('nojs/plain form.txt', 2048)
@@ -453,6 +511,9 @@ describe('upload page in Chromium', () => {
       await until(() => doneRows(page).count()).toBe(1)
       expect(sha256(path.join(c.dir, 't.txt'))).toBe(sha256(file))
 
+      await page.getByRole('button', { name: 'Clear finished' }).click()
+      await until(() => rows(page).count()).toBe(0)
+
       // The cookie gone (another browser profile, cleared data): the server's 401 gets a plain answer.
       const cookies = await ctx.cookies()
       await ctx.clearCookies()
@@ -460,11 +521,13 @@ describe('upload page in Chromium', () => {
       await until(() => page.locator('#list li[data-state="failed"]').count()).toBe(1)
       await until(() => text(page, '#alert')).toContain('needs its link or QR code')
       await page.getByRole('button', { name: 'Retry t.txt' }).waitFor({ state: 'visible' })
+      // A failed row stays for its Retry, so "Clear finished" has nothing to clear and is not offered.
+      await until(() => page.locator('#clear').isHidden()).toBe(true)
 
       // The cookie back, the retry goes through, and the warning goes away with the problem.
       await ctx.addCookies(cookies)
       await page.getByRole('button', { name: 'Retry t.txt' }).click()
-      await until(() => doneRows(page).count()).toBe(2)
+      await until(() => doneRows(page).count()).toBe(1)
       await until(() => page.locator('#alert').isHidden()).toBe(true)
       // Only the 401 pages' favicon-less loads may log; the upload page itself logs nothing.
       expect(problems.filter((p) => !p.includes('401'))).toEqual([])

@@ -54,7 +54,11 @@ var NOT_ALLOWED = 'Not accepted here: this receiver takes only ' + cfg.allow + '
 var TOO_MANY = cfg.maxFiles === null ? '' : 'Not sent: this receiver takes ' + (cfg.maxFiles === 1 ? 'one file' : cfg.maxFiles + ' files') + ' at a time. Retry it once the others are done.';
 var NEEDS_LINK = 'This receiver needs its link or QR code: open the address shown where it runs, then try again.';
 function refusal(f) {
-  if (cfg.maxFileSize !== null && f.size > cfg.maxFileSize) return 'Too large (' + size(f.size) + '): this receiver takes files up to ' + limit + '.';
+  if (cfg.maxFileSize !== null && f.size > cfg.maxFileSize) {
+    // Just over the limit, the rounded sizes read the same ("1 kB ... up to 1 kB"): say the bytes.
+    if (size(f.size) === size(cfg.maxFileSize)) return 'Too large (' + f.size + NB + 'bytes): this receiver takes files up to ' + cfg.maxFileSize + NB + 'bytes.';
+    return 'Too large (' + size(f.size) + '): this receiver takes files up to ' + limit + '.';
+  }
   if (!allowed(f)) return NOT_ALLOWED;
   return '';
 }
@@ -134,11 +138,18 @@ function pct(it) {
   if (it.state === 'refused' || it.state === 'queued') return 0;
   return Math.min(99, Math.floor(it.frac * 100));
 }
+/** Bytes per second over the last 4 s, up to now: an upload that stops falls to 0, not to its last pace. */
 function rate(it) {
+  var s = it.samples, now = Date.now(), i = 0;
+  while (i < s.length && now - s[i][0] > 4000) i++;
+  if (i >= s.length - 1) return 0;
+  var a = s[i], b = s[s.length - 1];
+  return now > a[0] ? (b[1] - a[1]) / ((now - a[0]) / 1000) : 0;
+}
+/** How long no byte has gone out (a phone that left the Wi-Fi, a receiver that froze). */
+function stalled(it) {
   var s = it.samples;
-  if (s.length < 2) return 0;
-  var a = s[0], b = s[s.length - 1];
-  return b[0] > a[0] ? (b[1] - a[1]) / ((b[0] - a[0]) / 1000) : 0;
+  return s.length ? (Date.now() - s[s.length - 1][0]) / 1000 : 0;
 }
 
 function paint(it) {
@@ -151,9 +162,14 @@ function paint(it) {
   else if (st === 'sending') {
     var r = rate(it), sent = it.frac * it.size;
     info = size(sent) + ' of ' + size(it.size);
-    if (r > 0) info += ' · ' + size(r) + '/s · ' + dur((it.size - sent) / r) + NB + 'left';
+    var quiet = stalled(it);
+    if (quiet >= 5) info += ' · no progress for ' + dur(quiet);
+    else if (r > 0) info += ' · ' + size(r) + '/s · ' + dur((it.size - sent) / r) + NB + 'left';
     btn = 'Cancel';
-  } else if (st === 'saving') { info = 'Saving…'; btn = 'Cancel'; }
+  } else if (st === 'saving') {
+    // Every byte is out: the receiver may already have stored it, so there is nothing to cancel.
+    info = 'Saving…';
+  }
   else if (st === 'done') {
     var s = it.stored;
     info = 'Saved · ' + size(s.size);
@@ -174,7 +190,8 @@ function paint(it) {
 
 function act(it) {
   var st = it.state;
-  if (st === 'sending' || st === 'saving') { it.xhr.abort(); return; }
+  if (st === 'sending') { it.xhr.abort(); return; }
+  if (st === 'saving') return;
   if (st === 'queued') { it.state = 'cancelled'; paint(it); schedule(); return; }
   if (st === 'refused') {
     items.splice(items.indexOf(it), 1);
@@ -290,7 +307,8 @@ function render() {
     if (st === 'refused' || st === 'cancelled') { finished++; if (st === 'refused') bad++; return; }
     total += it.size;
     if (st === 'done') { ok++; finished++; sent += it.size; }
-    else if (st === 'failed') { bad++; finished++; }
+    // Failed rows stay for their Retry: "Clear finished" leaves them, so they do not count for it.
+    else if (st === 'failed') bad++;
     else { busy++; sent += it.frac * it.size; if (st === 'sending') rates += rate(it); }
   });
   var text;
