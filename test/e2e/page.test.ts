@@ -262,9 +262,14 @@ describe('upload page in Chromium', () => {
       expect(diskFiles(c.dir)).toEqual([])
 
       // Exactly the limit is fine; removing the refused rows leaves just it.
-      await page.getByRole('button', { name: 'Remove big.txt' }).click()
-      await page.getByRole('button', { name: 'Remove report.pdf' }).click()
-      await page.getByRole('button', { name: 'Remove just-over.txt' }).click()
+      // By keyboard: focus goes on to the next row's button, then (no row left) to the file picker.
+      await page.getByRole('button', { name: 'Remove big.txt' }).focus()
+      await page.keyboard.press('Enter')
+      await until(() => page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Remove report.pdf')
+      await page.keyboard.press('Enter')
+      await until(() => page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Remove just-over.txt')
+      await page.keyboard.press('Enter')
+      await until(() => page.evaluate(() => document.activeElement?.id)).toBe('files')
       await page.setInputFiles('#files', [ok])
       await until(() => doneRows(page).count()).toBe(1)
       expect(await rowTexts(page)).toMatchObject([{ name: 'ok.txt', state: 'done' }])

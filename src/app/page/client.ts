@@ -194,9 +194,11 @@ function act(it) {
   if (st === 'saving') return;
   if (st === 'queued') { it.state = 'cancelled'; paint(it); schedule(); return; }
   if (st === 'refused') {
+    var near = it.el.li.nextElementSibling || it.el.li.previousElementSibling, had = d.activeElement === it.el.x;
     items.splice(items.indexOf(it), 1);
     list.removeChild(it.el.li);
     if (!items.length) shown(false);
+    if (had) refocus(near);
     schedule();
     return;
   }
@@ -204,6 +206,13 @@ function act(it) {
     it.state = 'queued'; it.frac = 0; it.msg = ''; it.samples = [];
     paint(it); pump(); schedule();
   }
+}
+
+/** A keyboard user's focus must not fall to the page's start when the button it was on goes away. */
+function refocus(li) {
+  var x = li && li.querySelector('button');
+  if (x && !x.hidden) x.focus();
+  else $('files').focus();
 }
 
 function active() {
@@ -348,12 +357,14 @@ window.addEventListener('beforeunload', function (ev) {
 });
 
 clearBtn.addEventListener('click', function () {
+  var had = d.activeElement === clearBtn;
   items = items.filter(function (it) {
     var keep = it.state === 'queued' || it.state === 'sending' || it.state === 'saving' || it.state === 'failed';
     if (!keep) list.removeChild(it.el.li);
     return keep;
   });
   if (!items.length) shown(false);
+  if (had) refocus(list.firstElementChild);
   schedule();
 });
 
