@@ -508,7 +508,11 @@ export class Connection {
     if (this.body && !this.body.readableEnded && !this.body.destroyed) {
       this.body.destroy(new HttpError('BODY_INCOMPLETE', 'The client went away.'))
     }
-    this.onClose(this)
+    // Its handler may still be at work (publishing, reporting, removing a temp file): a graceful
+    // stop that counted the connection gone now could end the process under it.
+    const handling = this.handling
+    if (handling) void handling.then(() => this.onClose(this))
+    else this.onClose(this)
   }
 
   // One timer per connection. A state change moves the deadline; the timer is re-armed only when

@@ -301,6 +301,22 @@ describe('signals', () => {
     expect(Date.now() - t0).toBeLessThan(4_000)
   })
 
+  it("a graceful stop whose last upload's client then resets: the failure is still reported before `closed`, nothing is left", async () => {
+    const c = await cli()
+    const data = randomBytes(1_000_000)
+    const put = await slowPut(c.port, 'gone.bin', data)
+    await put.send(0, 50_000)
+    await until(() => existsSync(c.dir) && temps(c.dir).length === 1, 5_000, 'upload in flight')
+    c.proc.kill('SIGTERM')
+    await until(() => c.stderr().includes('waiting for 1 upload'), 5_000, 'stop notice', c.stderr)
+    put.sock.resetAndDestroy()
+    expect(await withTimeout(c.exited, 5_000, 'exit')).toBe(0)
+    expect(c.events.map((e) => e.event)).toEqual(['listening', 'failed', 'closed'])
+    expect(c.events[1]).toMatchObject({ name: 'gone.bin', code: 'BODY_INCOMPLETE' })
+    expect(allFiles(c.dir)).toEqual([])
+    expect(c.stderr()).toMatch(/Done: 0 files.*1 failed/)
+  })
+
   it('SIGTERM with nothing in flight (an idle keep-alive connection open): exit 0 at once', async () => {
     const c = await cli()
     const sock = net.connect({ host: '127.0.0.1', port: c.port })
