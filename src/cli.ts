@@ -246,12 +246,25 @@ const ABORTED_FLUSH_MS = 1000
 /** After this long still writing standard output, say why the process has not ended. */
 const BACKLOG_NOTICE_MS = 1000
 
+// The first failure to write standard output. run() reports one while it runs; one that comes with
+// the last lines (the `closed` event into a disk that just filled up) is only known here.
+let stdoutError: NodeJS.ErrnoException | null = null
+process.stdout.on('error', (err: NodeJS.ErrnoException) => (stdoutError ??= err))
+
 main(process.argv).then((code) => {
   process.exitCode = code
   // Leftover keep-alive sockets or timers must not hold the process once we are done; what is left
   // to write to standard output must go out first. If its reader has stopped reading (`| sleep
   // 100`), a signal ends the wait, losing those lines; a run already aborted waits only briefly.
-  process.stdout.write('', () => exit(code))
+  process.stdout.write('', (err) => {
+    const failed = (stdoutError ?? err) as NodeJS.ErrnoException | null | undefined
+    // A reader that has gone (`| head -2`) is the end of a pipeline, as while running.
+    if (failed && code === 0 && failed.code !== 'EPIPE' && failed.code !== 'EIO') {
+      process.stderr.write(`upload-recv: cannot write to standard output (${failed.code ?? failed.message}); its last lines are lost.\n`)
+      exit(1)
+    }
+    exit(code)
+  })
   const backlog = () => process.stdout.writableLength
   for (const sig of STOP_SIGNALS) {
     process.on(sig, () => {

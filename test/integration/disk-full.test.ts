@@ -1,17 +1,29 @@
 // A full disk (SPEC §3: 507 on ENOSPC / EDQUOT; §4: a failed upload leaves nothing behind). Needs a
 // small file system of its own: a 2 MiB tmpfs, which only root can mount.
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, statfsSync, writeFileSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync, readFileSync, realpathSync, statfsSync, writeFileSync } from 'node:fs'
+import net from 'node:net'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { removeDir, startCli, tmpDir, type Cli } from '../helpers/cli.js'
+import { BIN, removeDir, startCli, tmpDir, withTimeout, type Cli } from '../helpers/cli.js'
 import { startFileThread } from '../helpers/file-thread.js'
 import { files, sha256File, tempFiles } from '../helpers/fs-walk.js'
 import { curl, sha256 } from '../helpers/multipart.js'
 
 const TMPFS_SIZE = 2 * 1024 * 1024
 const BIG = 5 * 1024 * 1024
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo
+      srv.close(() => resolve(port))
+    })
+  })
+}
 
 function mountTmpfs(mountPoint: string, size = TMPFS_SIZE): void {
   execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0755`, 'tmpfs', mountPoint], { stdio: 'pipe', timeout: 10_000 })
@@ -138,6 +150,36 @@ describe(skipReason ? `disk full (skipped: ${skipReason})` : 'disk full: a 2 MiB
       }
     } finally {
       removeDir(fillerInside)
+    }
+  })
+  it('--json >> a file on it: a `closed` line the full disk cannot take is exit 1 with a line on stderr, not a silent exit 0', async () => {
+    // The `listening` line fills the last page exactly; the `closed` line then meets ENOSPC.
+    const port = await freePort()
+    const served = realpathSync(tmpDir('upload-recv-closed-line-'))
+    const line = `${JSON.stringify({ event: 'listening', port, urls: [`http://127.0.0.1:${port}/`], dir: served })}\n`
+    const out = path.join(dir(), 'events.jsonl')
+    writeFileSync(out, Buffer.alloc(4096 - line.length, 0x20))
+    const filler = path.join(dir(), 'zz-filler')
+    writeFileSync(filler, Buffer.alloc(freeBytes()))
+    const fd = openSync(out, 'a')
+    try {
+      const proc = spawn(process.execPath, [BIN, '--port', String(port), '--host', '127.0.0.1', '--json', '--quiet', '--dir', served], {
+        stdio: ['ignore', fd, 'pipe'],
+      })
+      let stderr = ''
+      proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
+      const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)))
+      const until = Date.now() + 5_000
+      while (!readFileSync(out, 'utf8').includes('"listening"') && Date.now() < until) await new Promise((r) => setTimeout(r, 20))
+      expect(readFileSync(out, 'utf8').endsWith(line)).toBe(true)
+      proc.kill('SIGTERM')
+      expect(await withTimeout(exited, 5_000, 'exit')).toBe(1)
+      expect(stderr).toBe('upload-recv: cannot write to standard output (ENOSPC); its last lines are lost.\n')
+    } finally {
+      closeSync(fd)
+      removeDir(filler)
+      removeDir(out)
+      removeDir(served)
     }
   })
 })
