@@ -169,18 +169,18 @@ export async function run(config: Config, io: RunIO): Promise<number> {
 
   const port = listener.address.port
   const urls = listenUrls(config.host, listener.address.address, port, tls !== undefined)
+  // Drawn (the QR code's module loaded) before `listening` is told: from that event to the signal
+  // handlers below nothing waits, so a script that stops us as soon as it has the port is a stop,
+  // never a second signal that early-signals.ts answers with the default kill.
+  const qr = config.qr && io.stderr.isTTY === true
+  const banner = terminal
+    ? await renderBanner(
+        { version: io.version, dir: config.stdout ? 'standard output' : root, urls, token: config.token, qr, columns: io.stderr.columns },
+        terminal.chalk,
+      )
+    : null
   reporter.emit({ type: 'listening', port, urls, dir: root })
-  if (terminal) {
-    const qr = config.qr && io.stderr.isTTY === true
-    terminal.line(
-      (
-        await renderBanner(
-          { version: io.version, dir: config.stdout ? 'standard output' : root, urls, token: config.token, qr, columns: io.stderr.columns },
-          terminal.chalk,
-        )
-      ).trimEnd(),
-    )
-  }
+  if (terminal && banner !== null) terminal.line(banner.trimEnd())
   // Standard output gone (`| head -1` done): nobody can learn about further files, so stop. Any
   // other failure to write it (a full disk under `> stored.txt`) lost a line: stop, and say so.
   let stdoutFailed = false

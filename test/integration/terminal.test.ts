@@ -2,7 +2,7 @@
 // `script`) while curl uploads at a throttled rate; then the same with stderr piped.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -277,6 +277,35 @@ describe.skipIf(!HAVE_SCRIPT)('--stdout and a terminal', () => {
     expect(out).toContain('upload-recv: --stdout: standard output is a terminal')
     expect(out).toMatch(/exit=1\s*$/)
     expect(out).not.toContain('http://')
+  })
+})
+
+describe.skipIf(!HAVE_SCRIPT)('stopped as soon as it is listening, on a terminal', () => {
+  it('two Ctrl-Cs the moment `listening` is out (the QR code still being drawn) are a stop: the `closed` event comes, no kill by signal', async () => {
+    const dir = scratch()
+    const fifo = path.join(dir, 'events')
+    execFileSync('mkfifo', [fifo])
+    const tty = startOnTty(['--dir', path.join(dir, 'in'), '--json'], { stdoutFile: fifo })
+    let events = ''
+    const reader = createReadStream(fifo, 'utf8')
+    const pid = () => Number(readFileSync(path.join(tty.dir, 'pid'), 'utf8'))
+    const ended = new Promise<void>((resolve) => {
+      reader.on('data', (d) => {
+        const first = !events.includes('\n')
+        events += String(d)
+        // At once, from the event itself: a poll would miss the moment.
+        if (first && events.includes('\n')) {
+          process.kill(pid(), 'SIGINT')
+          process.kill(pid(), 'SIGINT')
+        }
+      })
+      reader.on('end', resolve)
+      reader.on('error', () => resolve())
+    })
+    await withTimeout(ended, 10_000, 'the events to end')
+    await withTimeout(tty.run.exited, 10_000, 'script')
+    const kinds = events.trim().split('\n').map((l) => (JSON.parse(l) as { event: string }).event)
+    expect(kinds).toEqual(['listening', 'closed'])
   })
 })
 
