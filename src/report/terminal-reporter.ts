@@ -198,7 +198,8 @@ export function createTerminalReporter(opts: TerminalOptions): TerminalReporter 
 
   const emitLine = (text: string) => {
     if (live && !closed) above(text + '\n')
-    else out.write(text + '\n')
+    // On a terminal, from its first column: over the `^C` it echoed, as the stop notices are.
+    else out.write(((out as Partial<NodeJS.WriteStream>).isTTY === true ? '\r' : '') + text + '\n')
   }
 
   // Every line is cut to the current width, so after a resize one redraw at the new width puts the

@@ -216,14 +216,14 @@ describe('on a TTY: the live block', () => {
     for (const l of term.screen()) expect(displayWidth(l), l).toBeLessThanOrEqual(19)
   })
 
-  it('live: false (--quiet\'s error lines): each line at once, plain, even on a terminal', () => {
+  it('live: false (--quiet\'s error lines): each line at once, plain, even on a terminal (from its first column, over an echoed ^C)', () => {
     term = new FakeTerm(true)
     r = createTerminalReporter({ out: term, env: { NO_COLOR: '1' }, live: false })
     for (let i = 0; i < 3; i++) {
       r.emit({ type: 'failed', id: i, client: '127.0.0.1', name: `f${i}.txt`, code: 'FILE_TOO_LARGE', message: 'too big' })
     }
     // No timer needed: nothing waits for a redraw that an exit could cut off.
-    expect(term.text).toBe(['f0', 'f1', 'f2'].map((n) => `✖ 127.0.0.1  ${n}.txt  FILE_TOO_LARGE  too big\n`).join(''))
+    expect(term.text).toBe(['f0', 'f1', 'f2'].map((n) => `\r✖ 127.0.0.1  ${n}.txt  FILE_TOO_LARGE  too big\n`).join(''))
   })
 
   it('a terminal resize redraws the block at the new width', () => {
