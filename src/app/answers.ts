@@ -36,6 +36,9 @@ function renamedFrom(f: FileAnswer): string {
   return sent === '' || sent === last(f.name) ? '' : `, renamed from ${escapeHtml(sent)}`
 }
 
+/** The body is JSON or HTML by the request's Accept: a cache must not hand one to the other (RFC 9110 §12.5.5). */
+const NEGOTIATED = { Vary: 'Accept' }
+
 export const renderError: ErrorRenderer = (err: HttpError, head: RequestHead | null) =>
   errorBody(err, head ? header(head, 'accept') : undefined, [])
 
@@ -49,12 +52,12 @@ function errorBody(err: HttpError, accept: string | undefined, files: readonly F
     const title = err.status === 401 ? 'Access needed' : err.status === 404 ? 'Not found' : 'Upload failed'
     const back = err.status === 401 ? '' : '<p><a href="/">Back</a></p>'
     return {
-      headers: { 'Content-Type': HTML_TYPE },
+      headers: { 'Content-Type': HTML_TYPE, ...NEGOTIATED },
       body: page(title, `<h1>${title}</h1><p>${message}</p>${stored}${rest}${back}`),
     }
   }
   const error = { error: { code: err.code, message: err.message }, ...(files.length > 0 ? { files } : {}) }
-  return { headers: { 'Content-Type': JSON_TYPE }, body: JSON.stringify(error) + '\n' }
+  return { headers: { 'Content-Type': JSON_TYPE, ...NEGOTIATED }, body: JSON.stringify(error) + '\n' }
 }
 
 export function sendError(req: Request, res: Response, err: HttpError, files: readonly FileAnswer[] = [], about: string | null = null): void {
@@ -65,8 +68,8 @@ export function sendError(req: Request, res: Response, err: HttpError, files: re
 export function sendStored(req: Request, res: Response, files: readonly FileAnswer[]): void {
   if (prefersHtml(req.header('accept'))) {
     const body = page('Uploaded', `<h1>Uploaded ${files.length === 1 ? '1 file' : `${files.length} files`}</h1>${fileList(files)}<p><a href="/">Upload more</a></p>`)
-    res.send(201, { 'Content-Type': HTML_TYPE }, body)
+    res.send(201, { 'Content-Type': HTML_TYPE, ...NEGOTIATED }, body)
     return
   }
-  res.send(201, { 'Content-Type': JSON_TYPE }, JSON.stringify({ files }) + '\n')
+  res.send(201, { 'Content-Type': JSON_TYPE, ...NEGOTIATED }, JSON.stringify({ files }) + '\n')
 }

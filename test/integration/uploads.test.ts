@@ -794,6 +794,18 @@ describe('answers and modes', () => {
     expect(readFileSync(path.join(c.dir, 'page.txt'), 'utf8')).toBe('for a browser')
   })
 
+  it('answers whose body Accept chooses (JSON or HTML) say Vary: Accept, so no cache hands one to the other', async () => {
+    const c = await cli()
+    for (const accept of ['text/html', 'application/json']) {
+      const stored = await fetch(`${c.url}/v-${accept.replace('/', '-')}.txt`, { method: 'PUT', body: 'x', headers: { Accept: accept } })
+      expect(stored.status).toBe(201)
+      expect(stored.headers.get('vary')).toBe('Accept')
+      const missing = await fetch(`${c.url}/nope`, { headers: { Accept: accept } })
+      expect(missing.status).toBe(404)
+      expect(missing.headers.get('vary')).toBe('Accept')
+    }
+  })
+
   it('--once exits 0 after the first request that stored a file', async () => {
     const c = await cli(['--once'])
     // A request that stores nothing does not count.
