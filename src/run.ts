@@ -169,18 +169,8 @@ export async function run(config: Config, io: RunIO): Promise<number> {
 
   const port = listener.address.port
   const urls = listenUrls(config.host, listener.address.address, port, tls !== undefined)
-  // Drawn (the QR code's module loaded) before `listening` is told: from that event to the signal
-  // handlers below nothing waits, so a script that stops us as soon as it has the port is a stop,
-  // never a second signal that early-signals.ts answers with the default kill.
-  const qr = config.qr && io.stderr.isTTY === true
-  const banner = terminal
-    ? await renderBanner(
-        { version: io.version, dir: config.stdout ? 'standard output' : root, urls, token: config.token, qr, columns: io.stderr.columns },
-        terminal.chalk,
-      )
-    : null
+  // First, before anything can wait: no upload's event may come before it (SPEC §6).
   reporter.emit({ type: 'listening', port, urls, dir: root })
-  if (terminal && banner !== null) terminal.line(banner.trimEnd())
   // Standard output gone (`| head -1` done): nobody can learn about further files, so stop. Any
   // other failure to write it (a full disk under `> stored.txt`) lost a line: stop, and say so.
   let stdoutFailed = false
@@ -230,6 +220,18 @@ export async function run(config: Config, io: RunIO): Promise<number> {
   for (const sig of STOP_SIGNALS) io.signals.on(sig, onSignal)
   // In the same turn as the lines above: no signal can fall between the two listeners.
   for (const sig of io.heldSignals?.() ?? []) onSignal(sig)
+
+  // The banner only now: drawing its QR code loads a module, a real wait, and until the handlers
+  // above were on, a script that stops us as soon as it has the port (two quick signals) met
+  // early-signals.ts's default kill instead of a stop. A stop already under way has no use for it.
+  if (terminal) {
+    const qr = config.qr && io.stderr.isTTY === true
+    const banner = await renderBanner(
+      { version: io.version, dir: config.stdout ? 'standard output' : root, urls, token: config.token, qr, columns: io.stderr.columns },
+      terminal.chalk,
+    )
+    if (!stopping) terminal.line(banner.trimEnd())
+  }
 
   const code = await finished
   for (const sig of STOP_SIGNALS) io.signals.off(sig, onSignal)

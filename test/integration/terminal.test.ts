@@ -309,6 +309,36 @@ describe.skipIf(!HAVE_SCRIPT)('stopped as soon as it is listening, on a terminal
   })
 })
 
+describe.skipIf(!HAVE_SCRIPT)('uploads the moment the port opens, on a terminal', () => {
+  it('`listening` is still the first event, though the banner (its QR code) is drawn later', async () => {
+    const dir = scratch()
+    const port = await new Promise<number>((resolve) => {
+      const probe = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (probe.address() as net.AddressInfo).port
+        probe.close(() => resolve(p))
+      })
+    })
+    const out = path.join(dir, 'events.jsonl')
+    const tty = startOnTty(['--port', String(port), '--dir', path.join(dir, 'in'), '--json'], { stdoutFile: out })
+    // A client that keeps trying from before the port opens.
+    let status = 0
+    const end = Date.now() + 10_000
+    while (status !== 201 && Date.now() < end) {
+      status = await fetch(`http://127.0.0.1:${port}/early.txt`, { method: 'PUT', body: 'x', signal: AbortSignal.timeout(2_000) }).then(
+        (r) => r.status,
+        () => 0,
+      )
+      if (status !== 201) await sleep(2)
+    }
+    expect(status).toBe(201)
+    await until(() => existsSync(out) && readFileSync(out, 'utf8').includes('"stored"'), 5_000, 'stored event')
+    process.kill(Number(readFileSync(path.join(tty.dir, 'pid'), 'utf8')), 'SIGTERM')
+    await withTimeout(tty.run.exited, 10_000, 'script')
+    const kinds = readFileSync(out, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { event: string }).event)
+    expect(kinds).toEqual(['listening', 'stored', 'closed'])
+  })
+})
+
 describe.skipIf(!HAVE_SCRIPT)('--quiet on a terminal', () => {
   it('every ✖ line is printed, also when the process ends right after them (--once)', async () => {
     const dir = scratch()
