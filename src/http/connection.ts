@@ -113,8 +113,9 @@ export class Connection {
   private leftover: Buffer | null = null
   private drained = 0
   private phaseStart = Date.now()
-  /** The first byte of this phase's head; from an earlier phase (< phaseStart) while none came. */
+  /** The first byte of this phase's head (once headBegun). */
   private headStart = 0
+  private headBegun = false
   private lastActivity = Date.now()
   private timer: NodeJS.Timeout | null = null
   /** When the armed timer fires (Infinity: none armed). */
@@ -191,7 +192,10 @@ export class Connection {
         // Once per phase: the empty lines a head may start with (RFC 9112 §2.2) leave the parser
         // unstarted, and restarting the clock on each would let `\n`, `\r`, `\n`... hold the
         // connection forever.
-        if (this.state === State.Head && this.headStart < this.phaseStart) this.headStart = this.lastActivity
+        if (this.state === State.Head && !this.headBegun) {
+          this.headBegun = true
+          this.headStart = this.lastActivity
+        }
         this.process(chunk, 0)
     }
   }
@@ -411,6 +415,7 @@ export class Connection {
     this.head = null
     this.body = null
     this.phaseStart = Date.now()
+    this.headBegun = false
     this.schedule()
     if (this.leftover === null) {
       // The client half-closed behind this request: nothing more will come.
@@ -427,6 +432,7 @@ export class Connection {
       const rest = this.leftover
       if (this.state !== State.Head || rest === null) return
       this.leftover = null
+      this.headBegun = true
       this.headStart = Date.now()
       this.process(rest, 0)
       // A half-close behind the pipelined bytes: what they hold in full is answered, a part is not.

@@ -150,6 +150,15 @@ describe('--timeout 1', () => {
     expect(r.elapsed).toBeLessThan(2_500)
   })
 
+  it('a kept-alive connection\'s next head has the whole --timeout from its own first byte, not from the last answer', async () => {
+    // An answer often goes out in the millisecond its head came in; the next head's clock must
+    // still start at that head's first byte. Ten at once, so such a millisecond is met.
+    const trial = () =>
+      stallingClient(cli.port, ['OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n', 'OPTIONS * HTTP/1.1\r\n', 'Host: x\r\n\r\n'], { gapMs: 600, ms: 2_500 })
+    const results = await Promise.all(Array.from({ length: 10 }, trial))
+    for (const r of results) expect(r.text.match(/^HTTP\/1\.1 \d{3}/gm)).toEqual(['HTTP/1.1 204', 'HTTP/1.1 204'])
+  })
+
   it('an idle kept-alive connection is closed silently after its answer', async () => {
     const r = await stallingClient(cli.port, ['GET /favicon.ico HTTP/1.1\r\nHost: x\r\n\r\n'], { ms: 5_000 })
     expect(r.closed).toBe(true)
