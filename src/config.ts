@@ -102,11 +102,11 @@ export function parseConfig(raw: RawOptions): Config {
     throw new UsageError('--tls-cert and --tls-key go together: give both PEM files')
   }
   // `[::1]` is how an IPv6 address is written in a URL, so people type it that way too.
-  const host = (raw.host ?? '0.0.0.0').replace(/^\[([0-9a-fA-F:.]*:[0-9a-fA-F:.]*)\]$/, '$1')
+  const host = (raw.host ?? '0.0.0.0').replace(/^\[([0-9a-fA-F:.]*:[^\]]*)\]$/, '$1')
   if (host.trim() === '') throw new UsageError('--host: the address must not be empty')
-  // What can be in an IP address (`%` for an IPv6 zone) or a host name; a URL, a path or a space
-  // is a command line wrong in itself, not a name that failed to resolve.
-  if (!/^[A-Za-z0-9._:%-]+$/.test(host)) {
+  // A URL, a path, a space or brackets around anything but IPv6 are a command line wrong in itself,
+  // not a name that failed to resolve. Letters beyond ASCII are not: Node resolves an IDN name.
+  if (/[\s/\\?#@[\]"<>\x00-\x1f\x7f]/.test(host)) {
     throw new UsageError(`--host: "${host}" is not an address or host name (such as 192.168.1.10, ::1 or localhost)`)
   }
   // `--dir "$UNSET"` means a mistake, not the working folder.

@@ -24,5 +24,10 @@ describe('--host in brackets', () => {
     expect(parseConfig({ host: '[::1]' }).host).toBe('::1')
     expect(parseConfig({ host: '[fd00::2]' }).host).toBe('fd00::2')
     expect(() => parseConfig({ host: '[127.0.0.1]' })).toThrow(/--host: "\[127\.0\.0\.1\]" is not an address/)
+    expect(parseConfig({ host: '[fe80::1%lo]' }).host).toBe('fe80::1%lo')
+  })
+
+  it('--host takes what Node can resolve or bind: an IDN name, a trailing dot, an IPv6 zone, inet_aton shorthand', () => {
+    for (const host of ['bücher.test', 'localhost.', 'fe80::1%lo', '127.1']) expect(parseConfig({ host }).host).toBe(host)
   })
 })
