@@ -6,19 +6,11 @@ import path from 'node:path'
 import { StartupError } from './errors.js'
 import { TEMP_PREFIX } from './files/names.js'
 
-export interface PreparedDir {
-  /** Its real absolute path. */
-  root: string
-  /** Takes back the folders this made, if still empty: a start that fails leaves nothing behind. */
-  undo(): Promise<void>
-}
-
-/** Creates `dir` (and missing parents) if need be, and proves it writable. */
-export async function prepareDir(dir: string): Promise<PreparedDir> {
+/** Creates `dir` (and missing parents) if need be; resolves to its real absolute path. */
+export async function prepareDir(dir: string): Promise<string> {
   const abs = path.resolve(dir)
-  const made: string[] = []
   try {
-    await makeDirs(abs, made)
+    await makeDirs(abs)
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'EEXIST' || code === 'ENOTDIR') throw new StartupError(`--dir ${dir} is not a folder; point --dir at a folder.`)
@@ -38,18 +30,14 @@ export async function prepareDir(dir: string): Promise<PreparedDir> {
     throw new StartupError(`--dir ${dir} is not writable; choose a folder you can write to.`)
   }
   await fs.unlink(probe).catch(() => undefined)
-  const undo = async () => {
-    // Deepest first; rmdir(2) refuses a folder that something has been put in meanwhile.
-    for (const p of [...made].reverse()) if (!(await fs.rmdir(p).then(() => true, () => false))) return
-  }
-  return { root: await fs.realpath(abs), undo }
+  return fs.realpath(abs)
 }
 
 /**
  * mkdir -p, one level at a time. Node's `recursive: true` loops forever where mkdir(2) answers
  * ENOENT although the parent exists (`/proc/x`): here that is an error like any other.
  */
-async function makeDirs(abs: string, made: string[]): Promise<void> {
+async function makeDirs(abs: string): Promise<void> {
   const missing: string[] = []
   for (let p = abs; ; p = path.dirname(p)) {
     try {
@@ -63,7 +51,6 @@ async function makeDirs(abs: string, made: string[]): Promise<void> {
   for (const p of missing.reverse()) {
     try {
       await fs.mkdir(p)
-      made.push(p)
     } catch (err) {
       // Made by someone else meanwhile: fine if it is a folder (stat above would say otherwise).
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !(await fs.stat(p)).isDirectory()) throw err

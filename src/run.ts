@@ -42,8 +42,8 @@ export async function run(config: Config, io: RunIO): Promise<number> {
   }
   const tls = config.tls ? await readTls(config.tls.certFile, config.tls.keyFile) : undefined
   // --stdout stores nothing: its --dir is neither made nor needs to be writable.
-  const prepared = config.stdout ? null : await prepareDir(config.dir)
-  const root = prepared?.root ?? path.resolve(config.dir)
+  // Made before the port is tried: a start that then fails to listen leaves it (README).
+  const root = config.stdout ? path.resolve(config.dir) : await prepareDir(config.dir)
 
   // stderr is for people: if nobody reads it any more (its pipe closed), uploads and stdout go on.
   io.stderr.on('error', () => {})
@@ -163,7 +163,6 @@ export async function run(config: Config, io: RunIO): Promise<number> {
       bodyHighWaterMark: BODY_HWM,
     })
   } catch (err) {
-    await prepared?.undo()
     throw listenError(err, config)
   }
 
