@@ -256,8 +256,10 @@ main(process.argv).then((code) => {
   // Leftover keep-alive sockets or timers must not hold the process once we are done; what is left
   // to write to standard output must go out first. If its reader has stopped reading (`| sleep
   // 100`), a signal ends the wait, losing those lines; a run already aborted waits only briefly.
-  process.stdout.write('', (err) => {
-    const failed = (stdoutError ?? err) as NodeJS.ErrnoException | null | undefined
+  // A line that failed is known by now (a file is written synchronously). Not the empty write's
+  // own error below: /dev/full refuses even zero bytes, where no line was lost.
+  const failed = stdoutError ?? (process.stdout.errored as NodeJS.ErrnoException | null)
+  process.stdout.write('', () => {
     // A reader that has gone (`| head -2`) is the end of a pipeline, as while running.
     if (failed && code === 0 && failed.code !== 'EPIPE' && failed.code !== 'EIO') {
       process.stderr.write(`upload-recv: cannot write to standard output (${failed.code ?? failed.message}); its last lines are lost.\n`)

@@ -491,6 +491,25 @@ describe('broken output streams', () => {
     }
   })
 
+  it('stdout into /dev/full with nothing stored: no line was lost, so a stop is exit 0 with no complaint', async () => {
+    const full = openSync('/dev/full', 'w')
+    const proc = spawn(process.execPath, [BIN, '--host', '127.0.0.1', '--port', '0', '--dir', path.join(scratch(), 'in'), '--no-qr'], {
+      stdio: ['ignore', full, 'pipe'],
+    })
+    closeSync(full)
+    let err = ''
+    proc.stderr!.on('data', (d: Buffer) => (err += d.toString()))
+    const exited = new Promise<number | string | null>((r) => proc.on('exit', (code, sig) => r(code ?? sig)))
+    try {
+      await until(() => err.includes('Ctrl-C stops'), 10_000, 'the banner', () => err)
+      proc.kill('SIGTERM')
+      expect(await withTimeout(exited, 10_000, 'exit')).toBe(0)
+      expect(err).not.toContain('cannot write')
+    } finally {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL')
+    }
+  })
+
   it('stderr nobody reads any more: uploads and --json go on; a Ctrl-C still stops with exit 0', async () => {
     const proc = spawn(process.execPath, [BIN, '--host', '127.0.0.1', '--port', '0', '--dir', path.join(scratch(), 'in'), '--json'], {
       stdio: ['ignore', 'pipe', 'pipe'],
