@@ -94,7 +94,10 @@ export function checkAccess(req: Request, cfg: AccessConfig): AccessResult {
   if (cfg.token) {
     const bearer = authorization(req, 'bearer')
     const query = queryToken(req.query)
-    const candidates = [bearer, query, cookieToken(req.header('cookie'), cfg.token)]
+    // Header bytes are read as latin1: curl sends a UTF-8 token's bytes as they are, fetch sends
+    // each character as one byte. Both are the token.
+    const utf8Bearer = bearer !== null && /[^\x00-\x7f]/.test(bearer) ? Buffer.from(bearer, 'latin1').toString('utf8') : null
+    const candidates = [bearer, utf8Bearer, query, cookieToken(req.header('cookie'), cfg.token)]
     let ok = false
     for (const c of candidates) if (c !== null && same(c, cfg.token)) ok = true
     if (!ok) {

@@ -485,6 +485,33 @@ describe('--auth user:pass (HTTP Basic)', () => {
   })
 })
 
+describe('--token with letters beyond ASCII', () => {
+  it('is taken as a Bearer header whether the client sends it as UTF-8 bytes (curl) or one byte per letter (fetch)', async () => {
+    const cli = await startCli(['--token', 'pässwort'])
+    try {
+      const { execFile } = await import('node:child_process')
+      const code = await withTimeout(
+        new Promise<string>((resolve, reject) =>
+          execFile(
+            'curl',
+            ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-H', 'Authorization: Bearer pässwort', '--data-binary', 'x', '-X', 'PUT', `${cli.url}/u.txt`],
+            { timeout: 8_000 },
+            (err, out) => (err ? reject(err) : resolve(out)),
+          ),
+        ),
+        10_000,
+        'curl',
+      )
+      expect(code).toBe('201')
+      expect((await put(cli, '/f.txt', 'x', { Authorization: 'Bearer pässwort' })).status).toBe(201)
+      expect((await put(cli, '/n.txt', 'x', { Authorization: 'Bearer passwort' })).status).toBe(401)
+    } finally {
+      await cli.stop()
+      removeDir(path.dirname(cli.dir))
+    }
+  })
+})
+
 describe('--auth :pass (an empty user name, as curl -u :pass sends it)', () => {
   it('lets in that password with the empty name, and nobody else', async () => {
     const cli = await startCli(['--auth', ':only pass'])
