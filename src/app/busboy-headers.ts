@@ -150,25 +150,38 @@ function repairLooseParams(header: Record<string, string[]>): Disposition['param
   const [type, ...pairs] = splitParams(header['content-disposition']![0]!)
   if (type!.trim().toLowerCase() !== 'form-data') return undefined
   let file = false
-  const fixed = pairs.map((pair) => {
+  const fixed: string[] = []
+  for (const pair of pairs) {
     const eq = pair.indexOf('=')
-    if (eq === -1) return pair.trim()
+    // An empty piece (`filename="a.pdf";`) says nothing.
+    if (eq === -1) {
+      if (pair.trim() !== '') fixed.push(pair.trim())
+      continue
+    }
     const key = pair.slice(0, eq).trim()
     let raw = pair.slice(eq + 1).trim()
-    if (/^filename$/i.test(key)) file = true
-    if (key.endsWith('*')) return `${key}=${raw}`
+    if (/^filename\*?$/i.test(key)) file = true
+    if (key.endsWith('*')) {
+      fixed.push(`${key}=${raw}`)
+      continue
+    }
     if (!(raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"'))) raw = `"${raw.replace(/["\\]/g, '\\$&')}"`
-    return `${key}=${raw}`
-  })
-  if (!file) return undefined
-  let value = ['form-data', ...fixed].join('; ')
-  let params = utils.parseDisposition(value, decoder)?.params
-  if (params === undefined) {
-    value = 'form-data; filename=""'
-    params = utils.parseDisposition(value, decoder)?.params
+    fixed.push(`${key}=${raw}`)
   }
-  header['content-disposition'] = [value]
-  return params
+  if (!file) return undefined
+  // As read; then without a `filename*=` that does not decode (its plain `filename=` stands);
+  // then, if still nothing can be read, a nameless file whose bytes are kept.
+  const tries = [fixed, fixed.filter((p) => !/^filename\*/i.test(p))]
+  for (const t of tries) {
+    const value = ['form-data', ...t].join('; ')
+    const params = utils.parseDisposition(value, decoder)?.params
+    if (params !== undefined && (params['filename'] !== undefined || params['filename*'] !== undefined)) {
+      header['content-disposition'] = [value]
+      return params
+    }
+  }
+  header['content-disposition'] = ['form-data; filename=""']
+  return utils.parseDisposition('form-data; filename=""', decoder)?.params
 }
 
 function withInspection(original: HeaderParser['reset']): HeaderParser['reset'] {

@@ -109,6 +109,8 @@ describe('busboy part-header hooks', () => {
       { disposition: 'form-data; name="f"; filename=a\\b/c"d.txt', data: '4' },
       { disposition: 'form-data; name="f"; filename="x"y.txt"', contentType: 'text/plain', data: '5' },
       { disposition: 'form-data; name="f"; filename=plain.txt', data: '6' },
+      { disposition: 'form-data; name="f"; filename="report.pdf";', data: '7' },
+      { disposition: "form-data; name=\"f\"; filename=fall back.txt; filename*=UTF-8''bad%G1.txt", data: '8' },
       { disposition: 'form-data; name=my field', data: 'not a file, whatever busboy makes of it' },
     ])
     for (const split of [onePiece(body), byteByByte(body)]) {
@@ -122,6 +124,9 @@ describe('busboy part-header hooks', () => {
         // A stray quote: no name can be read from it, but the bytes are kept.
         [undefined, true, 'text/plain', '5'],
         ['plain.txt', false, 'text/plain', '6'],
+        ['report.pdf', false, 'text/plain', '7'],
+        // A filename*= that does not decode gives way to the loose filename= beside it.
+        ['fall back.txt', false, 'text/plain', '8'],
       ])
     }
   })
