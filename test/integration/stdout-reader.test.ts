@@ -204,12 +204,13 @@ describe('a reader that stops reading standard output', () => {
   })
 
   it.each([['reads again: the 201 goes out, every line arrives, exit 0'], ['does not: a first signal says what it waits for, a second ends it (130)']])(
-    '--once storing 300 files while its reader lags: the answer waits for the reader; then its reader %s',
+    '--once storing 600 files while its reader lags: the answer waits for the reader; then its reader %s',
     async (how) => {
       const s = await start(['--once'])
-      // One request storing 300 files with long names: ~130 KiB of lines, more than the pipe holds.
+      // One request storing 600 files with long names: ~500 KB of lines, well over what the pipe
+      // (a socket pair, whose buffers grow) holds.
       const b = 'bOuNdArY'
-      const parts = Array.from({ length: 300 }, (_, i) =>
+      const parts = Array.from({ length: 600 }, (_, i) =>
         `--${b}\r\nContent-Disposition: form-data; name="f"; filename="${longName(i)}"\r\n\r\nx\r\n`,
       )
       const body = parts.join('') + `--${b}--\r\n`
@@ -221,7 +222,7 @@ describe('a reader that stops reading standard output', () => {
         expect(await c.next(5_000)).toBe(201)
         expect(await withTimeout(s.exited, 5_000, 'exit once read')).toBe(0)
         const events = out().trim().split('\n').map((l) => JSON.parse(l) as { event: string })
-        expect(events.filter((e) => e.event === 'stored')).toHaveLength(300)
+        expect(events.filter((e) => e.event === 'stored')).toHaveLength(600)
         expect(events.at(-1)!.event).toBe('closed')
       } else {
         s.proc.kill('SIGTERM')
