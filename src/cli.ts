@@ -150,7 +150,10 @@ function checkBesideInfo(argv: string[]): void {
       break
     }
     if (INFO_FLAGS.has(word)) found = true
-    else if (takesValue.has(word)) rest.push(word, ...argv.slice(i + 1, (i += 1) + 1))
+    else if (takesValue.has(word)) {
+      rest.push(word, ...argv.slice(i + 1, i + 2))
+      i++
+    }
     else if (/^-[^-]{2,}/.test(word)) {
       // Short flags run together (`-qh`): commander reads them one by one, and a letter that
       // takes a value takes the rest of the word, or the next word when it is the last letter.
@@ -161,7 +164,10 @@ function checkBesideInfo(argv: string[]): void {
         if (INFO_FLAGS.has(flag)) found = true
         else if (takesValue.has(flag)) {
           kept += word.slice(k)
-          if (k === word.length - 1) value = argv.slice(i + 1, (i += 1) + 1)
+          if (k === word.length - 1) {
+            value = argv.slice(i + 1, i + 2)
+            i++
+          }
           break
         } else kept += word[k]
       }
