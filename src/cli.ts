@@ -252,19 +252,15 @@ const ABORTED_FLUSH_MS = 1000
 /** After this long still writing standard output, say why the process has not ended. */
 const BACKLOG_NOTICE_MS = 1000
 
-// The first failure to write standard output. run() reports one while it runs; one that comes with
-// the last lines (the `closed` event into a disk that just filled up) is only known here.
-let stdoutError: NodeJS.ErrnoException | null = null
-process.stdout.on('error', (err: NodeJS.ErrnoException) => (stdoutError ??= err))
-
 main(process.argv).then((code) => {
   process.exitCode = code
   // Leftover keep-alive sockets or timers must not hold the process once we are done; what is left
   // to write to standard output must go out first. If its reader has stopped reading (`| sleep
   // 100`), a signal ends the wait, losing those lines; a run already aborted waits only briefly.
-  // A line that failed is known by now (a file is written synchronously). Not the empty write's
-  // own error below: /dev/full refuses even zero bytes, where no line was lost.
-  const failed = stdoutError ?? (process.stdout.errored as NodeJS.ErrnoException | null)
+  // A line that failed (the `closed` event into a disk that just filled up) has left its error on
+  // the stream by now: a file is written synchronously. Not the empty write's own error below:
+  // /dev/full refuses even zero bytes, where no line was lost.
+  const failed = process.stdout.errored as NodeJS.ErrnoException | null
   process.stdout.write('', () => {
     // A reader that has gone (`| head -2`) is the end of a pipeline, as while running.
     if (failed && code === 0 && failed.code !== 'EPIPE' && failed.code !== 'EIO') {

@@ -42,6 +42,11 @@ export class HttpError extends Error {
 }
 
 /** Maps anything thrown while handling a request to the answer the client gets. */
+/** The one wording of a request cut off or refused by a stop (a second Ctrl-C, a new request while stopping). */
+export function shuttingDown(cause?: unknown): HttpError {
+  return new HttpError('UNAVAILABLE', 'The server is shutting down.', { cause })
+}
+
 export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err
   const code = (err as NodeJS.ErrnoException | null)?.code

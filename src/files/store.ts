@@ -14,7 +14,7 @@ import {
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
-import { HttpError, toHttpError } from '../errors.js'
+import { HttpError, shuttingDown, toHttpError } from '../errors.js'
 import { NAME_MAX_BYTES, TEMP_PREFIX, candidateName, fitDepth, utf8Length } from './names.js'
 import { streamToFd, writeAllSync } from './file-sink.js'
 import { fileTooLarge } from './sink.js'
@@ -75,7 +75,7 @@ export function createStore(opts: StoreOptions): Store {
       // A second Ctrl-C removed the temp file under an upload whose bytes had all arrived: its
       // publish then fails (ENOENT), which is the abort, not a fault of ours (500).
       if (removed && (err as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new HttpError('UNAVAILABLE', 'The server is shutting down.', { cause: err })
+        throw shuttingDown(err)
       }
       // What the file system said becomes an answer here; a source's own failure (client gone, a
       // malformed multipart body) is for the caller to tell.

@@ -3,7 +3,7 @@
 // pauses the socket, so a slow disk slows the client down instead of filling memory.
 import { Readable } from 'node:stream'
 import type { Socket } from 'node:net'
-import { HttpError, toHttpError } from '../errors.js'
+import { HttpError, shuttingDown, toHttpError } from '../errors.js'
 import { DRAIN_MAX_BYTES, DRAIN_MAX_MS, SHUTDOWN_HEAD_GRACE_MS } from '../limits.js'
 import { clientAddress } from './address.js'
 import type { BodyDecoder } from './body-decoder.js'
@@ -168,7 +168,7 @@ export class Connection {
 
   /** Hard stop: the body in flight fails, so whatever consumes it cleans up; resolves once the handler is done. */
   abort(): Promise<void> {
-    this.failBody(new HttpError('UNAVAILABLE', 'The server is shutting down.'))
+    this.failBody(shuttingDown())
     this.close()
     return this.handling ?? Promise.resolve()
   }
@@ -254,7 +254,7 @@ export class Connection {
       return
     }
     if (this.shuttingDown) {
-      this.protocolError(new HttpError('UNAVAILABLE', 'The server is shutting down.'), head)
+      this.protocolError(shuttingDown(), head)
       return
     }
     const body = new Readable({
@@ -575,7 +575,7 @@ export class Connection {
       return
     }
     const timeout = this.shuttingDown && this.state === State.Head
-      ? new HttpError('UNAVAILABLE', 'The server is shutting down.')
+      ? shuttingDown()
       : new HttpError('TIMEOUT', 'The client was silent for too long.')
     if (this.state === State.Head) {
       if (this.parser.started) this.protocolError(timeout, this.parser.partial())
