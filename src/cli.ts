@@ -66,7 +66,9 @@ Exit codes: 0 done, 1 the environment refused (port in use, folder not writable)
       // (`--help > /dev/full`) is known.
       writeOut: out,
       // One line per usage error (SPEC §1); commander's hint goes on the same line.
-      outputError: (str, write) => write(`upload-recv: ${str.replace(/^error: /, '').trim().replace(/\n+/g, ' ')}\n`),
+      // A stray word is told by main(), which can name it.
+      outputError: (str, write) =>
+        /^error: too many arguments/.test(str) ? undefined : write(`upload-recv: ${str.replace(/^error: /, '').trim().replace(/\n+/g, ' ')}\n`),
     })
 }
 
@@ -87,6 +89,18 @@ function envSwitches(program: Command): void {
     }
     // A --no-x flag's default is true: "not given" puts that back.
     program.setOptionValueWithSource(key, opt.negate ? true : undefined, 'default')
+  }
+}
+
+/**
+ * A misspelt variable (`UPLOAD_RECV_MAXFILESIZE=5MB`) would otherwise leave its setting off without
+ * a word, and the banner does not show limits. Said, not refused: the environment is shared.
+ */
+function warnUnknownEnv(program: Command): void {
+  const known = new Set(program.options.map((o) => o.envVar))
+  for (const key of Object.keys(process.env)) {
+    if (!key.startsWith('UPLOAD_RECV_') || known.has(key)) continue
+    process.stderr.write(`upload-recv: warning: ${key} is not a setting and is ignored (they are named after the flags, such as UPLOAD_RECV_MAX_FILE_SIZE for --max-file-size).\n`)
   }
 }
 
@@ -133,6 +147,29 @@ function printInfo(text: string): Promise<number> {
 const INFO_FLAGS = new Set(['-h', '--help', '-V', '--version'])
 
 /**
+ * commander splits `-qh` into `-q -h` but not `-hq`: it expands a group only from a letter it
+ * knows as an option, and the help flag is not one. `-hq` becomes `-h -q` here, leaving values
+ * (`--token -hq`) and everything after `--` alone.
+ */
+function splitHelpGroups(argv: string[]): string[] {
+  const takesValue = new Set(buildProgram().options.filter((o) => o.required).flatMap((o) => [o.long, o.short]))
+  const out = argv.slice(0, 2)
+  for (let i = 2; i < argv.length; i++) {
+    const word = argv[i]!
+    if (word === '--') {
+      out.push(...argv.slice(i))
+      break
+    }
+    if (takesValue.has(word)) {
+      out.push(word, ...argv.slice(i + 1, i + 2))
+      i++
+    } else if (/^-h[^-]/.test(word)) out.push('-h', `-${word.slice(2)}`)
+    else out.push(word)
+  }
+  return out
+}
+
+/**
  * commander prints --help or --version as soon as it meets one, whatever else is on the line. A
  * line that is wrong in itself (`--bogus --version`) is still a usage error (SPEC §1): the rest of
  * it is parsed first, by a program that prints nothing.
@@ -174,21 +211,39 @@ function checkBesideInfo(argv: string[]): void {
       if (kept !== '-') rest.push(kept, ...value)
     } else rest.push(word)
   }
-  if (found) check.parse(rest)
+  if (found) parse(check, rest)
+}
+
+/** commander's parse, but a stray word is named, with the likeliest fix: a folder without --dir. */
+function parse(program: Command, argv: string[]): void {
+  try {
+    program.parse(argv)
+  } catch (err) {
+    if (!(err instanceof CommanderError) || err.code !== 'commander.excessArguments') throw err
+    const word = program.args[0] ?? ''
+    const hint = word.startsWith('-') ? '' : ` (to store files in it, give --dir ${JSON.stringify(word)})`
+    throw new UsageError(`unexpected argument ${JSON.stringify(word)}: only options are taken${hint}`)
+  }
 }
 
 async function main(argv: string[]): Promise<number> {
   let info = ''
   const program = buildProgram((text) => (info += text))
   try {
-    checkBesideInfo(argv)
-    program.parse(argv)
+    const words = splitHelpGroups(argv)
+    checkBesideInfo(words)
+    parse(program, words)
   } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`upload-recv: ${err.message}\n`)
+      return 2
+    }
     if (err instanceof CommanderError) return err.exitCode === 0 ? printInfo(info) : 2
     throw err
   }
   try {
     envSwitches(program)
+    warnUnknownEnv(program)
     const raw = program.opts<RawOptions>()
     if (raw.stdout && raw.json) throw new UsageError('--stdout and --json both want standard output; choose one')
     const config = parseConfig(raw)

@@ -1,4 +1,5 @@
 // Raw command-line strings -> a validated, frozen Config. Pure: every mistake is a UsageError (exit 2).
+import { isIP } from 'node:net'
 import { BEYOND_C0 } from './controls.js'
 import { UsageError } from './errors.js'
 import { parseAllow, type AllowRule } from './files/allow.js'
@@ -71,8 +72,9 @@ function parseCount(flag: string, text: string, min: number): number {
 
 function parseSeconds(text: string): number {
   const n = Number(text)
-  if (!/^[0-9]+(\.[0-9]+)?$/.test(text) || !(n > 0) || n > 86_400) {
-    throw new UsageError(`--timeout: "${text}" is not a number of seconds (more than 0, at most 86400)`)
+  // Kept in whole milliseconds: 0.0004 would be 0, a timeout that fires at once.
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(text) || !(n >= 0.001) || n > 86_400) {
+    throw new UsageError(`--timeout: "${text}" is not a number of seconds (at least 0.001, at most 86400)`)
   }
   return Math.round(n * 1000)
 }
@@ -108,6 +110,11 @@ export function parseConfig(raw: RawOptions): Config {
   // not a name that failed to resolve. Letters beyond ASCII are not: Node resolves an IDN name.
   if (/[\s/\\?#@[\]"<>\x00-\x1f\x7f]/.test(host)) {
     throw new UsageError(`--host: "${host}" is not an address or host name (such as 192.168.1.10, ::1 or localhost)`)
+  }
+  // A colon belongs only in an IPv6 address: `127.0.0.1:8080` is a port in the wrong place, not a
+  // name to look up (it failed as one, blaming DNS).
+  if (host.includes(':') && isIP(host) === 0) {
+    throw new UsageError(`--host: "${host}" is not an address or host name; give the port with --port`)
   }
   // `--dir "$UNSET"` means a mistake, not the working folder.
   if (raw.dir === '') throw new UsageError('--dir: the path must not be empty (for the current folder, give .)')

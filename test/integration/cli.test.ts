@@ -122,10 +122,13 @@ describe.concurrent('--help and --version', () => {
     },
   )
 
-  it('-qh and -qV run together still print help and the version', async () => {
-    const help = await runToExit(['-qh'])
-    expect(help.code).toBe(0)
-    expect(help.stdout).toMatch(/^Usage: upload-recv/)
+  it('-qh and -qV run together still print help and the version; so do -hq and -hV', async () => {
+    for (const flags of ['-qh', '-hq', '-hp']) {
+      const help = await runToExit([flags, ...(flags === '-hp' ? ['80'] : [])])
+      expect(help.code, flags).toBe(0)
+      expect(help.stdout).toMatch(/^Usage: upload-recv/)
+    }
+    expect((await runToExit(['-hV'])).code).toBe(0)
     const version = await runToExit(['-qV'])
     expect(version.code).toBe(0)
     expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\n$/)
@@ -231,6 +234,8 @@ describe.concurrent('usage errors: exit 2, one line on stderr, nothing listening
     ['a URL as --host', ['--host', 'http://laptop:4000/']],
     ['an empty --token', ['--token', '']],
     ['a stray argument', ['extra']],
+    ['host:port as --host', ['--host', '127.0.0.1:8080']],
+    ['a --timeout that rounds to 0 ms', ['--timeout', '0.0004']],
   ]
 
   it.each(cases)('%s', async (_what, bad) => {
@@ -242,6 +247,20 @@ describe.concurrent('usage errors: exit 2, one line on stderr, nothing listening
     expect(r.stdout).toBe('')
     // Refused before run(): the target folder was not even created.
     expect(existsSync(dir)).toBe(false)
+  })
+
+  it('a stray word is named, with the likeliest fix: a folder given without --dir', async () => {
+    const r = await runToExit(['--port', '0', './in'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toBe('upload-recv: unexpected argument "./in": only options are taken (to store files in it, give --dir "./in")\n')
+    // The same beside --help, which is checked before it prints.
+    expect((await runToExit(['-h', './in'])).stderr).toContain('unexpected argument "./in"')
+  })
+
+  it('host:port as --host names the mistake instead of blaming DNS', async () => {
+    const r = await runToExit(['--port', '0', '--dir', path.join(scratch(), 'in'), '--host', 'localhost:8080'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/--host: "localhost:8080" .*--port/)
   })
 
   it('--stdout with UPLOAD_RECV_JSON set: the usage error says where the --json came from', async () => {
@@ -329,6 +348,13 @@ describe('running servers', () => {
       expect(r.status).toBe(201)
       expect(readFileSync(path.join(cli.dir, 'eleven.txt'), 'utf8')).toBe('01234567890')
     })
+  })
+
+  it('a misspelt UPLOAD_RECV_ variable is named on stderr (its setting is off), and the server runs', async () => {
+    cli = await startCli([], { dir: path.join(scratch(), 'in'), env: { UPLOAD_RECV_MAXFILESIZE: '10' } })
+    expect(cli.stderr()).toContain('upload-recv: warning: UPLOAD_RECV_MAXFILESIZE is not a setting and is ignored')
+    expect(cli.stdout()).not.toContain('UPLOAD_RECV')
+    expect((await put(`${cli.url}/eleven.txt`, '01234567890')).status).toBe(201)
   })
 
   describe('boolean flags from the environment', () => {
