@@ -31,3 +31,22 @@ export function parseSize(text: string): number {
 export function formatSize(size: number): string {
   return bytes.format(size, { unitSeparator: ' ' }) ?? `${size} B`
 }
+
+/**
+ * A limit as it was most likely given: `1 MB` for 1000000, `1 MiB` for 1048576, `1,023 bytes` for
+ * 1023. Exact, unlike formatSize: two limits never read the same (`1023` and `1KiB` were both 1.02 kB).
+ */
+export function limitText(n: number): string {
+  const units: Array<[string, number, string, number]> = [
+    ['TB', 1e12, 'TiB', 2 ** 40],
+    ['GB', 1e9, 'GiB', 2 ** 30],
+    ['MB', 1e6, 'MiB', 2 ** 20],
+    ['kB', 1e3, 'KiB', 2 ** 10],
+  ]
+  for (const [dec, d, bin, b] of units) {
+    if (n >= d && n % d === 0 && n / d < 1000) return `${n / d} ${dec}`
+    if (n >= b && n % b === 0 && n / b < 1024) return `${n / b} ${bin}`
+  }
+  const short = formatSize(n)
+  return parseSize(short.replace(' ', '')) === n ? short : `${n.toLocaleString('en-US')} bytes`
+}

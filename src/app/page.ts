@@ -4,7 +4,7 @@
 // same page is a plain multipart form whose post gets the server's HTML result page.
 import { createHash } from 'node:crypto'
 import type { Config } from '../config.js'
-import { formatSize } from '../size.js'
+import { limitText } from '../size.js'
 import { escapeHtml } from './answers.js'
 import { CLIENT } from './page/client.js'
 import { STYLE } from './page/style.js'
@@ -48,21 +48,6 @@ const FILE = icon('<path d="M14 3H7a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h10a2 2 0 0 0 
 const FOLDER = icon('<path d="M3 7a2 2 0 0 1 2-2h4l2 2h8a2 2 0 0 1 2 2v8a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2z"/>')
 const FAVICON =
   "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E%3Crect width='32' height='32' rx='8' fill='%231d5bd0'/%3E%3Cpath d='M16 23V9m0 0-6 6m6-6 6 6' stroke='%23fff' stroke-width='3' fill='none' stroke-linecap='round' stroke-linejoin='round'/%3E%3C/svg%3E"
-
-/** `1 MB` for 1000000, `1 MiB` for 1048576: the unit the limit was most likely given in. */
-export function limitText(n: number): string {
-  const units: Array<[string, number, string, number]> = [
-    ['TB', 1e12, 'TiB', 2 ** 40],
-    ['GB', 1e9, 'GiB', 2 ** 30],
-    ['MB', 1e6, 'MiB', 2 ** 20],
-    ['kB', 1e3, 'KiB', 2 ** 10],
-  ]
-  for (const [dec, d, bin, b] of units) {
-    if (n >= d && n % d === 0 && n / d < 1000) return `${n / d} ${dec}`
-    if (n >= b && n % b === 0 && n / b < 1024) return `${n / b} ${bin}`
-  }
-  return formatSize(n)
-}
 
 /** The data block the script reads; `<` escaped so no value can end the element. */
 function configBlock(config: Config): string {

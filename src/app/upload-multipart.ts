@@ -5,7 +5,7 @@ import { HttpError, toHttpError } from '../errors.js'
 import { decodeFormEscapes, sanitizePath } from '../files/sanitize.js'
 import { fileTooLarge } from '../files/sink.js'
 import type { Request, Response } from '../http/connection.js'
-import { formatSize } from '../size.js'
+import { limitText } from '../size.js'
 import { sendError, sendStored, type FileAnswer } from './answers.js'
 import { installPartHeaderHooks, partFacts, type PartFacts } from './busboy-headers.js'
 import { installCloseDelimiterStop, installFastBoundarySearch } from './busboy-search.js'
@@ -33,7 +33,7 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
   if (req.expectContinue && req.framing.kind === 'length' && req.framing.length > budget) {
     const err = new HttpError(
       'FILE_TOO_LARGE',
-      `The upload is larger than ${config.maxFiles} × ${formatSize(config.maxFileSize)} allows.`,
+      `The upload is larger than ${config.maxFiles} × ${limitText(config.maxFileSize)} allows.`,
     )
     // Still a failed upload for the terminal and --json (SPEC §2, §6); no part, so no file name yet.
     reportRefused(ctx, req.remoteAddress, [...folder, FORM_NAME], err)

@@ -3,11 +3,11 @@ import { createHash } from 'node:crypto'
 import { Transform, type Readable, type Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { HttpError } from '../errors.js'
-import { formatSize } from '../size.js'
+import { limitText } from '../size.js'
 
 /** The one wording of a file over --max-file-size, wherever it is found out. */
 export function fileTooLarge(maxFileSize: number): HttpError {
-  return new HttpError('FILE_TOO_LARGE', `The file is larger than the limit of ${formatSize(maxFileSize)}.`)
+  return new HttpError('FILE_TOO_LARGE', `The file is larger than the limit of ${limitText(maxFileSize)}.`)
 }
 
 export interface SinkOptions {

@@ -3,7 +3,8 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import type { Config } from '../../src/config.js'
-import { limitText, uploadPage } from '../../src/app/page.js'
+import { uploadPage } from '../../src/app/page.js'
+import { limitText } from '../../src/size.js'
 
 const base = { maxFileSize: Infinity, maxFiles: Infinity, allowText: null, flat: false } as unknown as Config
 const sha = (s: string) => `'sha256-${createHash('sha256').update(s, 'utf8').digest('base64')}'`
@@ -79,6 +80,9 @@ describe('upload page HTML', () => {
     [2048, '2 KiB'],
     [123, '123 B'],
     [1_500_000, '1.5 MB'],
+    // Exact, never rounded: 1023 and 1KiB were both "1.02 kB" in a 413's message.
+    [1023, '1,023 bytes'],
+    [1126, '1,126 bytes'],
   ])('limitText(%d) = %s', (n, text) => {
     expect(limitText(n)).toBe(text)
   })

@@ -9,6 +9,7 @@ import { Readable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { HttpError } from '../../src/errors.js'
 import { streamToFd } from '../../src/files/file-sink.js'
+import { fileTooLarge } from '../../src/files/sink.js'
 import { FileThread } from '../../src/files/file-thread.js'
 import { WriteMode } from '../../src/files/write-mode.js'
 
@@ -103,5 +104,13 @@ describe.each(MODES)('streamToFd, %s', (_name, mode, thread) => {
     } finally {
       closeSync(fd)
     }
+  })
+})
+
+describe('fileTooLarge', () => {
+  it('names the limit exactly, in the unit it was most likely given in', () => {
+    expect(fileTooLarge(1023).message).toBe('The file is larger than the limit of 1,023 bytes.')
+    expect(fileTooLarge(1024).message).toBe('The file is larger than the limit of 1 KiB.')
+    expect(fileTooLarge(5_000_000).message).toBe('The file is larger than the limit of 5 MB.')
   })
 })
