@@ -125,3 +125,17 @@ export function fitWidth(s: string, width: number): string {
   }
   return head + '…' + tail
 }
+
+/** Cut from the end: `↑ 2001:db8:…`, where no middle of the line can go without misleading. */
+export function fitEnd(s: string, width: number): string {
+  if (displayWidth(s) <= width) return s
+  let out = ''
+  let used = 0
+  for (const ch of s) {
+    const w = charWidth(ch)
+    if (used + w > width - 1) break
+    out += ch
+    used += w
+  }
+  return `${out}…`
+}

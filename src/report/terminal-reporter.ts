@@ -6,6 +6,7 @@ import type { Writable } from 'node:stream'
 import type { Reporter, UploadEvent } from './events.js'
 import {
   displayWidth,
+  fitEnd,
   fitWidth,
   formatDuration,
   formatEta,
@@ -114,8 +115,22 @@ export function createTerminalReporter(opts: TerminalOptions): TerminalReporter 
       line = head + fitWidth(name, Math.max(8, room)) + tail
       if (room >= 8) break
     }
-    line = fitWidth(line, width())
+    if (displayWidth(line) > width()) line = narrowLine(head, name, more, [formatSizeShort(done), pct])
     return c.cyan('↑') + line.slice(1)
+  }
+
+  /**
+   * Too narrow even for an 8-column name beside the bytes: the name shrinks further and numbers
+   * go whole, last first. Cutting the line in its middle read `393 kB` as `…93 kB`.
+   */
+  const narrowLine = (head: string, name: string, more: string, numbers: string[]): string => {
+    const parts = numbers.filter(Boolean)
+    for (; parts.length > 0; parts.pop()) {
+      const tail = `${more}  ${parts.join('  ')}`
+      const room = width() - displayWidth(head) - displayWidth(tail)
+      if (room >= 2) return head + fitWidth(name, room) + tail
+    }
+    return fitEnd(head + name, width())
   }
 
   const blockLines = (): string[] => {

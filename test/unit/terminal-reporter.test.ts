@@ -216,6 +216,24 @@ describe('on a TTY: the live block', () => {
     for (const l of term.screen()) expect(displayWidth(l), l).toBeLessThanOrEqual(19)
   })
 
+  it('narrower than an 8-column name beside the numbers: the name and then whole numbers give way, never a cut through one', () => {
+    const clients = ['127.0.0.1', '2001:db8:1234:5678:9abc:def0:1234:5678']
+    for (const client of clients) {
+      for (let columns = 12; columns <= 70; columns++) {
+        tty(columns, 5)
+        r.emit(started(1, client, 'a-really-long-file-name-that-goes-on-and-on.mp4', 3_000_000))
+        r.emit(progress(1, 393_216))
+        vi.advanceTimersByTime(150)
+        const [line = ''] = term.screen()
+        expect(displayWidth(line), line).toBeLessThanOrEqual(columns - 1)
+        // Whatever is left of the byte count is all of it: `…93 kB` claimed 93 kB.
+        const bytes = /(\S*) kB/.exec(line)
+        if (bytes) expect(bytes[1], `${columns} columns: ${line}`).toBe('393')
+        r.close()
+      }
+    }
+  })
+
   it('live: false (--quiet\'s error lines): each line at once, plain, even on a terminal (from its first column, over an echoed ^C)', () => {
     term = new FakeTerm(true)
     r = createTerminalReporter({ out: term, env: { NO_COLOR: '1' }, live: false })
