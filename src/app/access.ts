@@ -116,6 +116,11 @@ export function refusedFor(err: HttpError): 'token' | 'auth' {
   return err.headers['WWW-Authenticate']?.startsWith('Basic') ? 'auth' : 'token'
 }
 
-export function tokenCookie(token: string): string {
-  return `${tokenCookieName(token)}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict`
+/**
+ * `secure` under TLS: cookies are kept per host, not per scheme or port, so without it a browser
+ * would also send the token in clear to any plain-HTTP port of this host, even one an attacker on
+ * the LAN makes it visit.
+ */
+export function tokenCookie(token: string, secure: boolean): string {
+  return `${tokenCookieName(token)}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`
 }

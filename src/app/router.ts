@@ -53,7 +53,7 @@ export function createApp(ctx: AppContext): Handler {
           // The page itself, not a 303: a SameSite=Strict cookie set by a redirect is not sent on
           // the redirected request when the link was clicked on another site. The page's script
           // takes the token out of the address bar (history.replaceState).
-          return res.send(200, { ...pageHeaders, 'Set-Cookie': tokenCookie(ctx.config.token) }, page)
+          return res.send(200, { ...pageHeaders, 'Set-Cookie': tokenCookie(ctx.config.token, ctx.config.tls !== null) }, page)
         }
         return res.send(200, pageHeaders, page)
       }

@@ -185,6 +185,8 @@ describe('--token', () => {
         expect(attrs).toContain('HttpOnly')
         expect(attrs).toContain('SameSite=Strict')
         expect(attrs).toContain('Path=/')
+        // Plain HTTP: a Secure cookie would never come back.
+        expect(attrs).not.toContain('Secure')
         // Never sent back in clear anywhere but the cookie itself.
         expect(leaks(r.text, [TOKEN, enc(TOKEN)])).toEqual([])
       }

@@ -157,10 +157,11 @@ describe('HTTPS with a test certificate', () => {
     await expect(httpsRequest(cli.port, { ca: null })).rejects.toMatchObject({ code: expect.stringMatching(/SELF_SIGNED|UNABLE_TO_VERIFY/) })
   })
 
-  it('?token= over TLS: the page with the HttpOnly SameSite=Strict cookie; 401 without the token', async () => {
+  it('?token= over TLS: the page with the HttpOnly SameSite=Strict cookie, Secure so no browser sends it over plain HTTP; 401 without the token', async () => {
     const r = await httpsRequest(cli.port, { path: '/?token=tls-secret' })
     expect(r.status).toBe(200)
-    expect(String(r.headers['set-cookie'])).toMatch(/HttpOnly/)
+    const attrs = String(r.headers['set-cookie']).split(';').map((a) => a.trim())
+    expect(attrs).toEqual(expect.arrayContaining(['HttpOnly', 'SameSite=Strict', 'Secure']))
     expect((await httpsRequest(cli.port, {})).status).toBe(401)
   })
 
