@@ -52,12 +52,14 @@ export function cutToBytes(text: string, maxBytes: number): string {
 }
 
 /**
- * `name` with `infix` inserted before its extension, cut to NAME_MAX_BYTES. A short extension
- * survives whole and the stem is shortened; a long one counts as part of the stem.
+ * `name` with `infix` inserted before its extension (SPEC §4: `project (1).sublime-workspace`), cut
+ * to NAME_MAX_BYTES. When it must be cut, a short extension survives whole and the stem is
+ * shortened; a long one then counts as part of the stem.
  */
 export function fitName(name: string, infix = ''): string {
   let [stem, ext] = splitExtension(name)
-  if (utf8Length(ext) > SHORT_EXT_BYTES) [stem, ext] = [name, '']
+  const cut = utf8Length(name) + utf8Length(infix) > NAME_MAX_BYTES
+  if (cut && utf8Length(ext) > SHORT_EXT_BYTES) [stem, ext] = [name, '']
   const room = NAME_MAX_BYTES - utf8Length(infix) - utf8Length(ext)
   return cutToBytes(stem, room) + infix + ext
 }

@@ -57,7 +57,13 @@ describe('candidateName', () => {
       expected: `${'a'.repeat(246)} (1).txt`,
     },
     {
-      what: 'a long extension counts as stem, the number goes last',
+      what: 'a long extension, when nothing has to be cut: the number goes before it (SPEC §4)',
+      base: 'project.sublime-workspace',
+      n: 1,
+      expected: 'project (1).sublime-workspace',
+    },
+    {
+      what: 'a long extension counts as stem once the name must be cut: the number goes last',
       base: `a.${'b'.repeat(253)}`,
       n: 1,
       expected: `a.${'b'.repeat(249)} (1)`,
