@@ -41,17 +41,21 @@ export class HttpError extends Error {
   }
 }
 
-/** Maps anything thrown while handling a request to the answer the client gets. */
 /** The one wording of a request cut off or refused by a stop (a second Ctrl-C, a new request while stopping). */
 export function shuttingDown(cause?: unknown): HttpError {
   return new HttpError('UNAVAILABLE', 'The server is shutting down.', { cause })
 }
 
+/** Maps anything thrown while handling a request to the answer the client gets. */
 export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err
   const code = (err as NodeJS.ErrnoException | null)?.code
   if (code === 'ENOSPC' || code === 'EDQUOT') {
     return new HttpError('INSUFFICIENT_STORAGE', 'The disk is full.', { cause: err })
+  }
+  // The process's (or the system's) open-file limit: the environment, not a bug, and it passes.
+  if (code === 'EMFILE' || code === 'ENFILE') {
+    return new HttpError('UNAVAILABLE', 'Too many open files on the server (ulimit -n, or a lower --max-connections); try again shortly.', { cause: err })
   }
   if (code === 'ENAMETOOLONG') {
     return new HttpError('BAD_REQUEST', 'The file name is too long for this file system.', { cause: err })

@@ -27,7 +27,8 @@ export async function receiveRaw(ctx: AppContext, req: Request, res: Response): 
     client: req.remoteAddress,
     segments,
     originalName,
-    mimeType: req.header('content-type') ?? 'application/octet-stream',
+    // An empty Content-Type names no type, like a missing one.
+    mimeType: req.header('content-type') || 'application/octet-stream',
     total: announced,
   })
   if (file) ctx.onStored()

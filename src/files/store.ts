@@ -248,12 +248,21 @@ async function publishWithoutLinks(tmp: string, dir: string, base: string, from:
   throw new HttpError('CONFLICT', `Too many files named like "${base}".`)
 }
 
-/** --overwrite: rename(2) replaces atomically; a folder or symlink in the way is not replaced. */
+/**
+ * --overwrite: rename(2) replaces a file atomically. A folder or symlink in the way is not a file
+ * to replace: the upload then gets the next free name, as without --overwrite, rather than failing.
+ */
 async function replace(tmp: string, dir: string, base: string): Promise<string> {
   const target = inDir(dir, base)
   const st = await fs.lstat(target).catch(() => null)
-  if (st && !st.isFile()) throw new HttpError('CONFLICT', `"${base}" exists and is not a regular file.`)
-  await fs.rename(tmp, target)
+  if (st && !st.isFile()) return publish(tmp, dir, base)
+  try {
+    await fs.rename(tmp, target)
+  } catch (err) {
+    // A folder made there since the lstat.
+    if ((err as NodeJS.ErrnoException).code === 'EISDIR') return publish(tmp, dir, base)
+    throw err
+  }
   return base
 }
 

@@ -1,7 +1,9 @@
 // Uploads against the real CLI: curl (-F, -T, --data-binary, chunked, Expect: 100-continue), fetch with
 // FormData, raw sockets; names, folders, collisions and every upload-shaping flag (SPEC §1, §3, §4, §6).
+import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -506,6 +508,77 @@ describe('collisions', () => {
     await expectStored(c, r2.json().files[0], { name: 'a.txt', originalName: 'a.txt', mimeType: 'text/plain', data: 'new' })
     expect(readFileSync(path.join(c.dir, 'a.txt'), 'utf8')).toBe('new')
     expect(files(c.dir)).toEqual(['a.txt'])
+  })
+
+  it('--overwrite onto a folder or a symlink of that name: not replaced, the upload takes the next free name (small and streamed)', async () => {
+    const c = await cli(['--overwrite'])
+    mkdirSync(path.join(c.dir, 'photos'))
+    writeFileSync(path.join(c.dir, 'real.txt'), 'real')
+    symlinkSync('real.txt', path.join(c.dir, 'link.txt'))
+    const big = randomBytes(300_000)
+    const r1 = await curl(['-T', payload('ow/photos', 'small'), `${c.url}/`])
+    expect(r1.info.http_code).toBe(201)
+    await expectStored(c, r1.json().files[0], { name: 'photos (1)', originalName: 'photos', mimeType: 'application/octet-stream', data: 'small' })
+    const r2 = await curl(['-F', `file=@${payload('ow2/photos', big)}`, `${c.url}/`])
+    expect(r2.info.http_code).toBe(201)
+    await expectStored(c, r2.json().files[0], { name: 'photos (2)', originalName: 'photos', mimeType: 'application/octet-stream', data: big })
+    const r3 = await curl(['-T', payload('ow3/link.txt', 'via link'), `${c.url}/`])
+    expect(r3.info.http_code).toBe(201)
+    expect(r3.json().files[0].name).toBe('link (1).txt')
+    expect(lstatSync(path.join(c.dir, 'link.txt')).isSymbolicLink()).toBe(true)
+    expect(readFileSync(path.join(c.dir, 'real.txt'), 'utf8')).toBe('real')
+    expect(statSync(path.join(c.dir, 'photos')).isDirectory()).toBe(true)
+    expect(tempFiles(c.dir)).toEqual([])
+  })
+
+  it('a raw body with an empty Content-Type has no type: application/octet-stream, as with none', async () => {
+    const c = await cli(['--allow', 'application/octet-stream'])
+    const r = await curl(['-T', payload('ct/empty-ct.bin', 'x'), '-H', 'Content-Type;', `${c.url}/`])
+    expect(r.info.http_code).toBe(201)
+    await expectStored(c, r.json().files[0], { name: 'empty-ct.bin', originalName: 'empty-ct.bin', mimeType: 'application/octet-stream', data: 'x' })
+  })
+
+  it('out of file descriptors (ulimit -n): 503 UNAVAILABLE saying so, not a 500 "internal error"; no temp file left', async (ctx) => {
+    let prlimit = true
+    try {
+      execFileSync('prlimit', ['--version'], { stdio: 'ignore' })
+    } catch {
+      prlimit = false
+    }
+    if (!prlimit) return ctx.skip()
+    const c = await cli()
+    const limit = readdirSync(`/proc/${c.proc.pid}/fd`).length + 12
+    execFileSync('prlimit', [`--pid=${c.proc.pid}`, `--nofile=${limit}:${limit}`])
+    // Each held upload keeps its socket and its temp file open; some past the limit still get
+    // their socket, and then no temp file.
+    const socks: net.Socket[] = []
+    const answers: Promise<string>[] = []
+    try {
+      for (let i = 0; i < 12; i++) {
+        const s = net.connect(c.port, '127.0.0.1')
+        socks.push(s)
+        answers.push(
+          new Promise((resolve) => {
+            let got = ''
+            s.on('data', (d: Buffer) => (got += d.toString('latin1')))
+            s.on('error', () => {})
+            s.on('close', () => resolve(got))
+          }),
+        )
+        s.write(`PUT /held${i}.bin HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n${'x'.repeat(100_000)}`)
+        await new Promise((r) => setTimeout(r, 40))
+      }
+      await pollUntil(() => c.events.some((e) => e.event === 'failed'), 5_000, 'a failed event')
+      const refused = c.events.filter((e) => e.event === 'failed')
+      expect(refused[0]).toMatchObject({ code: 'UNAVAILABLE', message: expect.stringContaining('Too many open files') })
+      expect(c.events.some((e) => e.code === 'INTERNAL')).toBe(false)
+    } finally {
+      for (const s of socks) s.destroy()
+    }
+    const got = await withTimeout(Promise.all(answers), 5_000, 'connections closed')
+    expect(got.filter((a) => a.startsWith('HTTP/1.1 503 ')).length).toBeGreaterThan(0)
+    expect(got.some((a) => a.startsWith('HTTP/1.1 500 '))).toBe(false)
+    await pollUntil(() => tempFiles(c.dir).length === 0, 5_000, 'temp files gone')
   })
 
   it('20 concurrent uploads of one name (PUT and multipart) give 20 distinct, intact files', async () => {
