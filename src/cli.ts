@@ -93,6 +93,22 @@ function envSwitches(program: Command): void {
 }
 
 /**
+ * `--dir --json` gives --dir the value `--json` (getopt does the same) and made a folder of that
+ * name, with no JSON. A secret may be anything (`--token -V`); no folder, address or number is
+ * spelt like one of our flags.
+ */
+function checkFlagAsValue(program: Command): void {
+  const flags = new Set([...program.options.flatMap((o) => [o.long, o.short]), '-h', '--help'])
+  for (const opt of program.options) {
+    if (!opt.required || opt.long === '--token' || opt.long === '--auth') continue
+    const value: unknown = program.getOptionValue(opt.attributeName())
+    if (typeof value === 'string' && flags.has(value) && program.getOptionValueSource(opt.attributeName()) === 'cli') {
+      throw new UsageError(`${opt.long}: missing its value ("${value}" is a flag)`)
+    }
+  }
+}
+
+/**
  * A misspelt variable (`UPLOAD_RECV_MAXFILESIZE=5MB`) would otherwise leave its setting off without
  * a word, and the banner does not show limits. Said, not refused: the environment is shared.
  */
@@ -244,6 +260,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     envSwitches(program)
     warnUnknownEnv(program)
+    checkFlagAsValue(program)
     const raw = program.opts<RawOptions>()
     if (raw.stdout && raw.json) throw new UsageError('--stdout and --json both want standard output; choose one')
     const config = parseConfig(raw)

@@ -236,6 +236,8 @@ describe.concurrent('usage errors: exit 2, one line on stderr, nothing listening
     ['a stray argument', ['extra']],
     ['host:port as --host', ['--host', '127.0.0.1:8080']],
     ['a --timeout that rounds to 0 ms', ['--timeout', '0.0004']],
+    ['--dir followed by a flag, not a folder', ['--dir', '--quiet']],
+    ['-d followed by a flag', ['-d', '-q']],
   ]
 
   it.each(cases)('%s', async (_what, bad) => {
