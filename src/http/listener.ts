@@ -4,6 +4,7 @@ import net from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import type { AddressInfo } from 'node:net'
 import { HttpError } from '../errors.js'
+import { clientAddress } from './address.js'
 import { Connection, type ConnectionOptions } from './connection.js'
 import { serializeHead } from './response.js'
 
@@ -53,7 +54,18 @@ export async function createListener(opts: ListenerOptions): Promise<Listener> {
       )
     : net.createServer({ allowHalfOpen: true }, accept)
   // A failed or timed-out handshake only reports here: the socket stays open unless we close it.
-  if (opts.tls) server.on('tlsClientError', (_err: Error, socket: TLSSocket) => socket.destroy())
+  // A plain HTTP request (a browser given http://, curl without the s) is one OpenSSL recognises:
+  // it is told, in plain HTTP on the socket under the TLS layer, where to go instead of getting an
+  // empty reply.
+  if (opts.tls) {
+    server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => {
+      const raw = (socket as TLSSocket & { _parent?: net.Socket })._parent
+      if (err.code !== 'ERR_SSL_HTTP_REQUEST' || !raw || raw.destroyed) return void socket.destroy()
+      const host = clientAddress(raw.localAddress)
+      const url = `https://${host.includes(':') ? `[${host}]` : host}:${raw.localPort}/`
+      refuse(raw, opts, new HttpError('BAD_REQUEST', `This receiver speaks HTTPS: open ${url} instead.`))
+    })
+  }
   // Before its handshake a TLS client is no Connection yet, so the cap does not see it: sockets
   // that never finish the handshake would pile up, each held until handshakeTimeout. Twice the
   // cap leaves room for those over it to finish and be told 503; past that nothing can be
@@ -98,15 +110,14 @@ export async function createListener(opts: ListenerOptions): Promise<Listener> {
   })
 }
 
-/** Over the cap: a 503 that needs no request parsing, then close. */
-function refuse(socket: net.Socket, opts: ListenerOptions): void {
-  const err = new HttpError('UNAVAILABLE', 'Too many connections; try again shortly.')
+/** An answer that needs no request parsing (over the cap: 503), then close. */
+function refuse(socket: net.Socket, opts: ListenerOptions, err = new HttpError('UNAVAILABLE', 'Too many connections; try again shortly.')): void {
   const { headers, body } = opts.renderError(err, null)
   const data = Buffer.from(body)
-  const head = serializeHead(503, {
+  const head = serializeHead(err.status, {
     Date: new Date().toUTCString(),
     ...headers,
-    'Retry-After': '1',
+    ...(err.status === 503 ? { 'Retry-After': '1' } : {}),
     'Content-Length': String(data.length),
     Connection: 'close',
   })

@@ -228,6 +228,29 @@ describe('HTTPS with a test certificate', () => {
     expect(text).not.toMatch(/100 Continue/)
   })
 
+  it('a plain HTTP request on the TLS port (http:// typed for https://) is told, in plain HTTP, where to go', async () => {
+    for (const method of ['GET', 'PUT', 'POST', 'HEAD']) {
+      const text = await withTimeout(
+        new Promise<string>((resolve) => {
+          let got = ''
+          const body = method === 'PUT' || method === 'POST' ? 'Content-Length: 3\r\n\r\nabc' : '\r\n'
+          const s = net.connect({ host: '127.0.0.1', port: cli.port }, () => s.write(`${method} /?token=tls-secret HTTP/1.1\r\nHost: x\r\n${body}`))
+          s.on('data', (d: Buffer) => (got += d.toString('latin1')))
+          s.on('error', () => resolve(got))
+          s.on('close', () => resolve(got))
+        }),
+        5_000,
+        `plain ${method}`,
+      )
+      expect(text, method).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/)
+      expect(text).toMatch(/\r\nConnection: close\r\n/i)
+      expect(text).toContain(`This receiver speaks HTTPS: open https://127.0.0.1:${cli.port}/ instead.`)
+      // Nothing of the request was taken as one: no token in the answer.
+      expect(text).not.toContain('tls-secret')
+    }
+    expect((await httpsRequest(cli.port, { headers: { Authorization: 'Bearer tls-secret' } })).status).toBe(200)
+  })
+
   it('plain HTTP or garbage on the TLS port does not hurt the server', async () => {
     for (const junk of ['GET / HTTP/1.1\r\nHost: x\r\n\r\n', '\x16\x03\x01\x00\x05hello', '\x00'.repeat(64)]) {
       await withTimeout(
