@@ -294,7 +294,7 @@ export class Connection {
     const id = this.requestId
     const res = new Reply(
       () => id !== this.requestId || this.responded || this.state === State.Closed,
-      (status, headers, payload) => this.respond(status, headers, payload),
+      (status, headers, payload) => this.answer(status, headers, payload),
     )
     this.runHandler(req, res, head)
   }
@@ -366,6 +366,19 @@ export class Connection {
     this.respond(err.status, { ...err.headers, ...headers }, body)
   }
 
+  /**
+   * A handler's answer. A body whose framing broke before it went out (a GET's chunked body, which
+   * no handler reads) makes the answer that 400 (SPEC §3), not the handler's success.
+   */
+  private answer(status: number, headers: Record<string, string>, payload?: string | Buffer): void {
+    const broken = this.body?.errored
+    if (status < 400 && broken instanceof HttpError && broken.status === 400) {
+      const rendered = this.opts.renderError(broken, this.head)
+      return this.respond(broken.status, { ...broken.headers, ...rendered.headers }, rendered.body)
+    }
+    this.respond(status, headers, payload)
+  }
+
   private respond(status: number, headers: Record<string, string>, payload?: string | Buffer): void {
     if (this.responded || this.state === State.Closed || this.socket.destroyed) return
     this.responded = true
@@ -373,7 +386,10 @@ export class Connection {
     // A client that half-closed still gets answers to the requests it sent in full (pipelined).
     // So does one that pipelined behind this request when a graceful stop began: its next request
     // is told 503 (SPEC §3), not cut off unanswered; with nothing behind, this answer says close.
-    const close = bodyUnread || !this.keepAlive || ((this.shuttingDown || this.peerEnded) && !requestBehind(this.leftover))
+    // A 411 is sent to a client that meant to send a body no framing delimits: what follows on the
+    // connection is most likely that body, not a request (a proxy's `Content_Length` would smuggle one).
+    const close =
+      bodyUnread || status === 411 || !this.keepAlive || ((this.shuttingDown || this.peerEnded) && !requestBehind(this.leftover))
     const all: Record<string, string> = { Date: httpDate(), ...headers }
     const data = payload === undefined ? Buffer.alloc(0) : typeof payload === 'string' ? Buffer.from(payload) : payload
     if (statusHasBody(status)) all['Content-Length'] = String(data.length)

@@ -309,6 +309,16 @@ describe('hostile requests', () => {
       const hidden = SMUGGLED('crline')
       return { what: 'bare CR ending the request line', request: `POST /crline.txt HTTP/1.1\rXHost: x\r\nContent-Length: ${hidden.length}\r\n\r\n${hidden}`, status: 400 }
     })(),
+    (() => {
+      const hidden = SMUGGLED('underscore')
+      // A proxy that maps `_` to `-` (CGI style) sends the hidden request as this one's body.
+      return { what: '`Content_Length` (411: the body that follows is no request)', request: r('PUT /underscore.txt HTTP/1.1', H, `Content_Length: ${hidden.length}`) + hidden, status: 411 }
+    })(),
+    (() => {
+      const hidden = SMUGGLED('get-chunked')
+      // The page's handler never reads a body; the broken framing is still the answer.
+      return { what: 'GET with a malformed chunked body', request: r('GET / HTTP/1.1', H, 'Transfer-Encoding: chunked') + `zz\r\n${hidden}`, status: 400 }
+    })(),
   ]
 
   // 0xA0 is obs-text (NBSP in latin1), not whitespace: `chunked\xa0` is no chunked, `\xa05` no length.
