@@ -64,6 +64,33 @@ export function fitName(name: string, infix = ''): string {
   return cutToBytes(stem, room) + infix + ext
 }
 
+/** Collision numbers never go past this (and a name's room in its path is kept for it). */
+export const MAX_COLLISION_NUMBER = 999_999
+
+/** Names remembered per store: bounded, so a client sending endless distinct names costs nothing. */
+const NUMBERING_KEYS = 4096
+
+/**
+ * Which collision number to try, attempt by attempt: the name itself first, then on from the
+ * number after the last one this process gave that name in that folder. iOS names every camera
+ * photo `image.jpg`: each new one tried every taken number from 1 first, quadratic over a photo
+ * drop, and a synchronous small-file save then held the event loop for longer each time.
+ */
+export class Numbering {
+  private readonly after = new Map<string, number>()
+
+  /** The number for attempt `i` (0: the name as it is). */
+  number(dir: string, base: string, i: number): number {
+    return i === 0 ? 0 : (this.after.get(`${dir}\0${base}`) ?? 0) + i
+  }
+
+  given(dir: string, base: string, n: number): void {
+    if (n === 0) return
+    if (this.after.size >= NUMBERING_KEYS) this.after.clear()
+    this.after.set(`${dir}\0${base}`, n)
+  }
+}
+
 /** The n-th name to try when `base` is taken: `a.txt`, `a (1).txt`, `a (2).txt` … */
 export function candidateName(base: string, n: number): string {
   return n === 0 ? base : fitName(base, ` (${n})`)

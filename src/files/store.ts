@@ -15,7 +15,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
 import { HttpError, shuttingDown, toHttpError } from '../errors.js'
-import { NAME_MAX_BYTES, TEMP_PREFIX, candidateName, fitDepth, utf8Length } from './names.js'
+import { MAX_COLLISION_NUMBER, NAME_MAX_BYTES, Numbering, TEMP_PREFIX, candidateName, fitDepth, utf8Length } from './names.js'
 import { streamToFd, writeAllSync } from './file-sink.js'
 import { fileTooLarge } from './sink.js'
 
@@ -43,11 +43,12 @@ export interface Store {
 const TEMP_SUFFIX = '.part'
 // Every file we create: never opens an existing file, nor follows a symlink planted under the name.
 const CREATE_NEW = constants.O_CREAT | constants.O_EXCL
-// Past this many taken names something is wrong (or hostile); give up rather than loop.
-const MAX_CANDIDATES = 10_000
+// Past this many taken names in a row something is wrong (or hostile); give up rather than loop.
+const MAX_ATTEMPTS = 10_000
 
 export function createStore(opts: StoreOptions): Store {
   const temps = new Set<string>()
+  const numbering = new Numbering()
   const rootBytes = utf8Length(opts.root)
   let removed = false
 
@@ -68,7 +69,7 @@ export function createStore(opts: StoreOptions): Store {
       fd = await openExclusive(tmp)
       temps.add(tmp)
       const result = await streamToFd(source, fd, { maxFileSize: opts.maxFileSize, onProgress })
-      const finalName = opts.overwrite ? await replace(tmp, dir, base) : await publish(tmp, dir, base)
+      const finalName = opts.overwrite ? await replace(tmp, dir, base, numbering) : await publish(tmp, dir, base, numbering)
       return { name: named(finalName), ...result }
     } catch (err) {
       source.destroy()
@@ -108,8 +109,8 @@ export function createStore(opts: StoreOptions): Store {
         closeSync(fd)
       }
       const finalName = opts.overwrite
-        ? await replace(tmp, dir, base)
-        : (linkNoClobberSync(tmp, dir, base) ?? (await publish(tmp, dir, base)))
+        ? await replace(tmp, dir, base, numbering)
+        : (linkNoClobberSync(tmp, dir, base, numbering) ?? (await publish(tmp, dir, base, numbering)))
       return { name: named(finalName), size, sha256 }
     } finally {
       temps.delete(tmp)
@@ -188,11 +189,14 @@ function takeWholeIfSmall(source: Readable): Buffer[] | null {
 }
 
 /** The synchronous twin of publish's common case; null where links are unsupported (publish falls back). */
-function linkNoClobberSync(tmp: string, dir: string, base: string): string | null {
-  for (let n = 0; n < MAX_CANDIDATES; n++) {
+function linkNoClobberSync(tmp: string, dir: string, base: string, numbering: Numbering): string | null {
+  for (let i = 0; i < MAX_ATTEMPTS; i++) {
+    const n = numbering.number(dir, base, i)
+    if (n > MAX_COLLISION_NUMBER) break
     const name = candidateName(base, n)
     try {
       linkSync(tmp, inDir(dir, name))
+      numbering.given(dir, base, n)
       return name
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code
@@ -201,29 +205,33 @@ function linkNoClobberSync(tmp: string, dir: string, base: string): string | nul
       throw err
     }
   }
-  throw new HttpError('CONFLICT', `Too many files named like "${base}".`)
+  throw tooManyNamed(base)
 }
 
 const LINK_UNSUPPORTED = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'])
 
+function tooManyNamed(base: string): HttpError {
+  return new HttpError('CONFLICT', `Too many files named like "${base}".`)
+}
+
 /** No-clobber publish: link(2) fails with EEXIST if the name exists, atomically, so racing uploads both survive. */
-async function publish(tmp: string, dir: string, base: string): Promise<string> {
-  for (let n = 0; n < MAX_CANDIDATES; n++) {
+async function publish(tmp: string, dir: string, base: string, numbering: Numbering): Promise<string> {
+  for (let i = 0; i < MAX_ATTEMPTS; i++) {
+    const n = numbering.number(dir, base, i)
+    if (n > MAX_COLLISION_NUMBER) break
     const name = candidateName(base, n)
-    const target = inDir(dir, name)
     try {
-      await fs.link(tmp, target)
+      await fs.link(tmp, inDir(dir, name))
+      numbering.given(dir, base, n)
       return name
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code
       if (code === 'EEXIST') continue
-      if (LINK_UNSUPPORTED.has(code ?? '')) {
-        return publishWithoutLinks(tmp, dir, base, n)
-      }
+      if (LINK_UNSUPPORTED.has(code ?? '')) return publishWithoutLinks(tmp, dir, base, numbering, i)
       throw err
     }
   }
-  throw new HttpError('CONFLICT', `Too many files named like "${base}".`)
+  throw tooManyNamed(base)
 }
 
 /**
@@ -231,8 +239,10 @@ async function publish(tmp: string, dir: string, base: string): Promise<string> 
  * exclusive create, then rename over our own placeholder. Still never replaces another file, but
  * an empty file is briefly visible under the final name.
  */
-async function publishWithoutLinks(tmp: string, dir: string, base: string, from: number): Promise<string> {
-  for (let n = from; n < MAX_CANDIDATES; n++) {
+async function publishWithoutLinks(tmp: string, dir: string, base: string, numbering: Numbering, from: number): Promise<string> {
+  for (let i = from; i < MAX_ATTEMPTS; i++) {
+    const n = numbering.number(dir, base, i)
+    if (n > MAX_COLLISION_NUMBER) break
     const name = candidateName(base, n)
     const target = inDir(dir, name)
     try {
@@ -243,24 +253,25 @@ async function publishWithoutLinks(tmp: string, dir: string, base: string, from:
       throw err
     }
     await fs.rename(tmp, target)
+    numbering.given(dir, base, n)
     return name
   }
-  throw new HttpError('CONFLICT', `Too many files named like "${base}".`)
+  throw tooManyNamed(base)
 }
 
 /**
  * --overwrite: rename(2) replaces a file atomically. A folder or symlink in the way is not a file
  * to replace: the upload then gets the next free name, as without --overwrite, rather than failing.
  */
-async function replace(tmp: string, dir: string, base: string): Promise<string> {
+async function replace(tmp: string, dir: string, base: string, numbering: Numbering): Promise<string> {
   const target = inDir(dir, base)
   const st = await fs.lstat(target).catch(() => null)
-  if (st && !st.isFile()) return publish(tmp, dir, base)
+  if (st && !st.isFile()) return publish(tmp, dir, base, numbering)
   try {
     await fs.rename(tmp, target)
   } catch (err) {
     // A folder made there since the lstat.
-    if ((err as NodeJS.ErrnoException).code === 'EISDIR') return publish(tmp, dir, base)
+    if ((err as NodeJS.ErrnoException).code === 'EISDIR') return publish(tmp, dir, base, numbering)
     throw err
   }
   return base
@@ -291,7 +302,7 @@ const TEMP_NAME_BYTES = tempNameOf(Number.MAX_SAFE_INTEGER).length
 
 /** The longest name `base` can take in its folder: as a temp file, or with a collision's ` (n)`. */
 function longestLast(base: string): number {
-  return Math.max(TEMP_NAME_BYTES, Math.min(NAME_MAX_BYTES, utf8Length(base) + ` (${MAX_CANDIDATES - 1})`.length))
+  return Math.max(TEMP_NAME_BYTES, Math.min(NAME_MAX_BYTES, utf8Length(base) + ` (${MAX_COLLISION_NUMBER})`.length))
 }
 
 /** Closes the temp file's descriptor and removes its name (gone already after a rename). */

@@ -581,6 +581,26 @@ describe('collisions', () => {
     await pollUntil(() => tempFiles(c.dir).length === 0, 5_000, 'temp files gone')
   })
 
+  it('one name uploaded again and again (iOS calls every camera photo image.jpg): numbered on from the last number given, not from 1 each time', async () => {
+    const c = await cli()
+    const names: string[] = []
+    for (let i = 0; i < 40; i++) {
+      const r = await fetch(`${c.url}/image.jpg`, { method: 'PUT', body: `photo ${i}` })
+      expect(r.status).toBe(201)
+      names.push(((await r.json()) as { files: Array<{ name: string }> }).files[0]!.name)
+    }
+    expect(names).toEqual(['image.jpg', ...Array.from({ length: 39 }, (_, i) => `image (${i + 1}).jpg`)])
+    // A number freed meanwhile is not gone back to: the search starts after the last one given,
+    // which is what keeps the thousandth upload of a name as cheap as the second.
+    rmSync(path.join(c.dir, 'image (3).jpg'))
+    const next = await fetch(`${c.url}/image.jpg`, { method: 'PUT', body: 'photo 40' })
+    expect(((await next.json()) as { files: Array<{ name: string }> }).files[0]!.name).toBe('image (40).jpg')
+    // The name itself, once free, is taken first.
+    rmSync(path.join(c.dir, 'image.jpg'))
+    const first = await fetch(`${c.url}/image.jpg`, { method: 'PUT', body: 'photo 41' })
+    expect(((await first.json()) as { files: Array<{ name: string }> }).files[0]!.name).toBe('image.jpg')
+  })
+
   it('20 concurrent uploads of one name (PUT and multipart) give 20 distinct, intact files', async () => {
     const c = await cli()
     const bodies = Array.from({ length: 20 }, (_, i) => randomBytes(200_000 + i * 1000))

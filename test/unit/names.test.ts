@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest'
-import { PATH_MAX_BYTES, candidateName, cutToBytes, fitDepth, fitName, splitExtension } from '../../src/files/names.js'
+import { PATH_MAX_BYTES, candidateName, cutToBytes, fitDepth, fitName, splitExtension, Numbering } from '../../src/files/names.js'
 
 const bytes = (s: string) => Buffer.byteLength(s, 'utf8')
 
@@ -160,5 +160,20 @@ describe('fitDepth', () => {
 
   it('null when not even a file directly in the root fits', () => {
     expect(fitDepth(PATH_MAX_BYTES - 100, ['a', 'f'], 255)).toBeNull()
+  })
+})
+
+describe('Numbering', () => {
+  it('tries the name itself, then on from the last number given to that name in that folder', () => {
+    const numbering = new Numbering()
+    expect([0, 1, 2].map((i) => numbering.number('/in', 'image.jpg', i))).toEqual([0, 1, 2])
+    numbering.given('/in', 'image.jpg', 7)
+    expect([0, 1, 2].map((i) => numbering.number('/in', 'image.jpg', i))).toEqual([0, 8, 9])
+    // Another name, or the same name in another folder, starts from 1.
+    expect(numbering.number('/in', 'other.jpg', 1)).toBe(1)
+    expect(numbering.number('/in/sub', 'image.jpg', 1)).toBe(1)
+    // The name itself being free says nothing about the numbers.
+    numbering.given('/in', 'image.jpg', 0)
+    expect(numbering.number('/in', 'image.jpg', 1)).toBe(8)
   })
 })
