@@ -13,7 +13,7 @@ export function listenUrls(typed: string, bound: string, port: number, secure: b
   const url = (addr: string) => `${scheme}://${net.isIPv6(addr) ? `[${addr}]` : addr}:${port}/`
   // The IPv4 wildcard written as IPv6: bound as such, so it takes IPv4 only.
   const host = bound === '::ffff:0.0.0.0' ? '0.0.0.0' : bound
-  if (!WILDCARDS.has(host)) return [url(/[a-z]/i.test(typed) && !typed.includes(':') ? typed : bound)]
+  if (!WILDCARDS.has(host)) return [url(isHostName(typed) ? typed : bound)]
   const v4: string[] = []
   const v6: string[] = []
   for (const list of Object.values(os.networkInterfaces())) {
@@ -26,4 +26,11 @@ export function listenUrls(typed: string, bound: string, port: number, secure: b
   }
   const all = [...v4, ...v6]
   return all.length > 0 ? all : [url(host === '0.0.0.0' ? '127.0.0.1' : '::1')]
+}
+
+/** The numbers inet_aton reads (`127.1`, `0x7f.1`, `017700000001`): an address, however it looks. */
+const NUMERIC = /^(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){0,3}$/i
+
+function isHostName(typed: string): boolean {
+  return /[a-z]/i.test(typed) && !typed.includes(':') && !NUMERIC.test(typed)
 }

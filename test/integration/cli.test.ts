@@ -502,6 +502,9 @@ describe('--host as people write it: `listening` names the address bound (SPEC Â
     expect(a.urls).toEqual([`http://127.0.0.1:${a.port}/`])
     const b = await urlsFor('[::1]')
     expect(b.urls).toEqual([`http://[::1]:${b.port}/`])
+    // Letters, but a number all the same (hex, as inet_aton reads it): the address bound.
+    const c = await urlsFor('0x7f.1')
+    expect(c.urls).toEqual([`http://127.0.0.1:${c.port}/`])
   })
 
   it('a host name is kept as typed: it is what a TLS certificate names', async () => {
