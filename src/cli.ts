@@ -162,13 +162,19 @@ function printInfo(text: string): Promise<number> {
 
 const INFO_FLAGS = new Set(['-h', '--help', '-V', '--version'])
 
+/** Flags that take the next word as their value whatever it looks like (`--token -V`). */
+function valueFlags(): Set<string | undefined> {
+  return new Set(buildProgram().options.filter((o) => o.required).flatMap((o) => [o.long, o.short]))
+}
+
 /**
- * commander splits `-qh` into `-q -h` but not `-hq`: it expands a group only from a letter it
- * knows as an option, and the help flag is not one. `-hq` becomes `-h -q` here, leaving values
- * (`--token -hq`) and everything after `--` alone.
+ * Short flags run together, one word each: `-qh` → `-q -h`, `-qp80` → `-q -p 80`. commander
+ * expands a group only from letters it knows as options, and the help flag is not one: `-hq` and
+ * `-qhV` were unknown options. A letter that takes a value takes the rest of the word; values
+ * (`--token -hq`) and everything after `--` are left alone.
  */
-function splitHelpGroups(argv: string[]): string[] {
-  const takesValue = new Set(buildProgram().options.filter((o) => o.required).flatMap((o) => [o.long, o.short]))
+function expandShortGroups(argv: string[]): string[] {
+  const takesValue = valueFlags()
   const out = argv.slice(0, 2)
   for (let i = 2; i < argv.length; i++) {
     const word = argv[i]!
@@ -179,8 +185,17 @@ function splitHelpGroups(argv: string[]): string[] {
     if (takesValue.has(word)) {
       out.push(word, ...argv.slice(i + 1, i + 2))
       i++
-    } else if (/^-h[^-]/.test(word)) out.push('-h', `-${word.slice(2)}`)
-    else out.push(word)
+    } else if (/^-[^-]{2,}/.test(word)) {
+      for (let k = 1; k < word.length; k++) {
+        const flag = `-${word[k]}`
+        out.push(flag)
+        if (!takesValue.has(flag)) continue
+        // `-p80`: the rest is the value; `-qp 80`: the next word is.
+        if (k < word.length - 1) out.push(word.slice(k + 1))
+        else if (i + 1 < argv.length) out.push(argv[++i]!)
+        break
+      }
+    } else out.push(word)
   }
   return out
 }
@@ -188,12 +203,10 @@ function splitHelpGroups(argv: string[]): string[] {
 /**
  * commander prints --help or --version as soon as it meets one, whatever else is on the line. A
  * line that is wrong in itself (`--bogus --version`) is still a usage error (SPEC §1): the rest of
- * it is parsed first, by a program that prints nothing.
+ * it is parsed first, by a program that prints nothing. Short groups are expanded by now.
  */
 function checkBesideInfo(argv: string[]): void {
-  const check = buildProgram()
-  // An option that takes a value takes the next word whatever it looks like (`--token -V`).
-  const takesValue = new Set(check.options.filter((o) => o.required).flatMap((o) => [o.long, o.short]))
+  const takesValue = valueFlags()
   const rest = argv.slice(0, 2)
   let found = false
   for (let i = 2; i < argv.length; i++) {
@@ -206,28 +219,9 @@ function checkBesideInfo(argv: string[]): void {
     else if (takesValue.has(word)) {
       rest.push(word, ...argv.slice(i + 1, i + 2))
       i++
-    }
-    else if (/^-[^-]{2,}/.test(word)) {
-      // Short flags run together (`-qh`): commander reads them one by one, and a letter that
-      // takes a value takes the rest of the word, or the next word when it is the last letter.
-      let kept = '-'
-      let value: string[] = []
-      for (let k = 1; k < word.length; k++) {
-        const flag = `-${word[k]}`
-        if (INFO_FLAGS.has(flag)) found = true
-        else if (takesValue.has(flag)) {
-          kept += word.slice(k)
-          if (k === word.length - 1) {
-            value = argv.slice(i + 1, i + 2)
-            i++
-          }
-          break
-        } else kept += word[k]
-      }
-      if (kept !== '-') rest.push(kept, ...value)
     } else rest.push(word)
   }
-  if (found) parse(check, rest)
+  if (found) parse(buildProgram(), rest)
 }
 
 /** commander's parse, but a stray word is named, with the likeliest fix: a folder without --dir. */
@@ -246,7 +240,7 @@ async function main(argv: string[]): Promise<number> {
   let info = ''
   const program = buildProgram((text) => (info += text))
   try {
-    const words = splitHelpGroups(argv)
+    const words = expandShortGroups(argv)
     checkBesideInfo(words)
     parse(program, words)
   } catch (err) {

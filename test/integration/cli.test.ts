@@ -123,12 +123,12 @@ describe.concurrent('--help and --version', () => {
   )
 
   it('-qh and -qV run together still print help and the version; so do -hq and -hV', async () => {
-    for (const flags of ['-qh', '-hq', '-hp']) {
-      const help = await runToExit([flags, ...(flags === '-hp' ? ['80'] : [])])
+    for (const flags of ['-qh', '-hq', '-hp', '-qhp']) {
+      const help = await runToExit([flags, ...(flags.endsWith('p') ? ['80'] : [])])
       expect(help.code, flags).toBe(0)
       expect(help.stdout).toMatch(/^Usage: upload-recv/)
     }
-    expect((await runToExit(['-hV'])).code).toBe(0)
+    for (const flags of ['-hV', '-qhV']) expect((await runToExit([flags])).code, flags).toBe(0)
     const version = await runToExit(['-qV'])
     expect(version.code).toBe(0)
     expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\n$/)
