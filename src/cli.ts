@@ -102,11 +102,17 @@ function checkFlagAsValue(program: Command): void {
   for (const opt of program.options) {
     if (!opt.required || opt.long === '--token' || opt.long === '--auth') continue
     const value: unknown = program.getOptionValue(opt.attributeName())
-    if (typeof value === 'string' && flags.has(value) && program.getOptionValueSource(opt.attributeName()) === 'cli') {
-      throw new UsageError(`${opt.long}: missing its value ("${value}" is a flag)`)
+    if (typeof value !== 'string' || program.getOptionValueSource(opt.attributeName()) !== 'cli') continue
+    if (flags.has(value)) throw new UsageError(`${opt.long}: missing its value ("${value}" is a flag)`)
+    // A path that starts with `-` is a mistyped flag far more often than a name (`--dir --jsn`);
+    // the way to mean it is the usual one.
+    if (PATH_FLAGS.has(opt.long!) && value.startsWith('-')) {
+      throw new UsageError(`${opt.long}: "${value}" looks like a flag, not a path (for one of that name, give ./${value})`)
     }
   }
 }
+
+const PATH_FLAGS = new Set(['--dir', '--tls-cert', '--tls-key'])
 
 /**
  * A misspelt variable (`UPLOAD_RECV_MAXFILESIZE=5MB`) would otherwise leave its setting off without
@@ -231,6 +237,10 @@ function parse(program: Command, argv: string[]): void {
   } catch (err) {
     if (!(err instanceof CommanderError) || err.code !== 'commander.excessArguments') throw err
     const word = program.args[0] ?? ''
+    // `--once true`: a switch given a value, not a folder given without --dir.
+    const before = argv[argv.indexOf(word, 2) - 1]
+    const toggle = program.options.find((o) => !o.required && !o.optional && (o.long === before || o.short === before))
+    if (toggle) throw new UsageError(`unexpected argument ${JSON.stringify(word)}: ${toggle.long} takes no value (leave ${JSON.stringify(word)} out)`)
     const hint = word.startsWith('-') ? '' : ` (to store files in it, give --dir ${JSON.stringify(word)})`
     throw new UsageError(`unexpected argument ${JSON.stringify(word)}: only options are taken${hint}`)
   }

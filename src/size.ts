@@ -33,20 +33,28 @@ export function formatSize(size: number): string {
 }
 
 /**
- * A limit as it was most likely given: `1 MB` for 1000000, `1 MiB` for 1048576, `1,023 bytes` for
- * 1023. Exact, unlike formatSize: two limits never read the same (`1023` and `1KiB` were both 1.02 kB).
+ * A limit as it was most likely given: `1 MB` for 1000000, `1 MiB` for 1048576, `1.5 GiB`,
+ * `1,023 bytes`. Exact, unlike formatSize: two limits never read the same (`1023` and `1KiB` were
+ * both 1.02 kB).
  */
 export function limitText(n: number): string {
-  const units: Array<[string, number, string, number]> = [
-    ['TB', 1e12, 'TiB', 2 ** 40],
-    ['GB', 1e9, 'GiB', 2 ** 30],
-    ['MB', 1e6, 'MiB', 2 ** 20],
-    ['kB', 1e3, 'KiB', 2 ** 10],
+  const units: Array<[string, number]> = [
+    ['TiB', 2 ** 40],
+    ['TB', 1e12],
+    ['GiB', 2 ** 30],
+    ['GB', 1e9],
+    ['MiB', 2 ** 20],
+    ['MB', 1e6],
+    ['KiB', 2 ** 10],
+    ['kB', 1e3],
   ]
-  for (const [dec, d, bin, b] of units) {
-    if (n >= d && n % d === 0 && n / d < 1000) return `${n / d} ${dec}`
-    if (n >= b && n % b === 0 && n / b < 1024) return `${n / b} ${bin}`
+  // Whole in a unit (below 1000 of it, but for the largest), else exact to two decimals (`1.5 GiB`).
+  for (const [unit, size] of units) {
+    if (n >= size && n % size === 0 && (n / size < 1000 || size >= 1e12)) return `${n / size} ${unit}`
   }
-  const short = formatSize(n)
-  return parseSize(short.replace(' ', '')) === n ? short : `${n.toLocaleString('en-US')} bytes`
+  // Past 2^53 / 100 the product is no longer exact.
+  if (n * 100 <= Number.MAX_SAFE_INTEGER) {
+    for (const [unit, size] of units) if (n >= size && (n * 100) % size === 0) return `${n / size} ${unit}`
+  }
+  return n === 1 ? '1 byte' : `${n.toLocaleString('en-US')} bytes`
 }

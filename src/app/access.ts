@@ -10,14 +10,19 @@ import { trimOws } from '../http/head.js'
  * would overwrite each other's cookie, and the first one's page would then get 401 for its
  * uploads. A name drawn from the token keeps them apart (and a receiver restarted on another port
  * with the same token still knows its cookie). It tells nothing the cookie's value does not.
+ * Under TLS the name has the `__Secure-` prefix: a browser keeps a Secure cookie from plain HTTP's
+ * reach, so a later plain-HTTP run with the same token could never set its own under one name.
  */
-export function tokenCookieName(token: string): string {
-  return `upload_recv_${createHash('sha256').update(token, 'utf8').digest('hex').slice(0, 12)}`
+export function tokenCookieName(token: string, secure: boolean): string {
+  const name = `upload_recv_${createHash('sha256').update(token, 'utf8').digest('hex').slice(0, 12)}`
+  return secure ? `__Secure-${name}` : name
 }
 
 export interface AccessConfig {
   token: string | null
   auth: { user: string; pass: string } | null
+  /** Set under TLS: the cookie is then Secure. */
+  tls: object | null
 }
 
 /** Hashing first makes the comparison constant-time whatever the lengths. */
@@ -40,9 +45,9 @@ function queryToken(query: string): string | null {
   return null
 }
 
-function cookieToken(cookie: string | undefined, token: string): string | null {
+function cookieToken(cookie: string | undefined, token: string, secure: boolean): string | null {
   if (!cookie) return null
-  const name = tokenCookieName(token)
+  const name = tokenCookieName(token, secure)
   for (const part of cookie.split(';')) {
     const eq = part.indexOf('=')
     if (eq !== -1 && trimOws(part.slice(0, eq)) === name) {
@@ -97,7 +102,7 @@ export function checkAccess(req: Request, cfg: AccessConfig): AccessResult {
     // Header bytes are read as latin1: curl sends a UTF-8 token's bytes as they are, fetch sends
     // each character as one byte. Both are the token.
     const utf8Bearer = bearer !== null && /[^\x00-\x7f]/.test(bearer) ? Buffer.from(bearer, 'latin1').toString('utf8') : null
-    const candidates = [bearer, utf8Bearer, query, cookieToken(req.header('cookie'), cfg.token)]
+    const candidates = [bearer, utf8Bearer, query, cookieToken(req.header('cookie'), cfg.token, cfg.tls !== null)]
     let ok = false
     for (const c of candidates) if (c !== null && same(c, cfg.token)) ok = true
     if (!ok) {
@@ -122,5 +127,5 @@ export function refusedFor(err: HttpError): 'token' | 'auth' {
  * the LAN makes it visit.
  */
 export function tokenCookie(token: string, secure: boolean): string {
-  return `${tokenCookieName(token)}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`
+  return `${tokenCookieName(token, secure)}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`
 }

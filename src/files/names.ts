@@ -25,7 +25,8 @@ function codePointBytes(ch: string): number {
 
 /**
  * `archive.tar.gz` → [`archive`, `.tar.gz`], `.env` → [`.env`, ``], `..cache` → [`..cache`, ``]:
- * leading dots start a name, not an extension.
+ * leading dots start a name, not an extension. Nor does a dot before words: `Mr. Smith's letter`
+ * has no extension (an extension has no white space), so its number goes last, not after `Mr`.
  */
 export function splitExtension(name: string): [stem: string, ext: string] {
   let lead = 0
@@ -35,7 +36,7 @@ export function splitExtension(name: string): [stem: string, ext: string] {
     if (at > lead && name.slice(at).toLowerCase() === ext) return [name.slice(0, at), name.slice(at)]
   }
   const dot = name.lastIndexOf('.')
-  return dot > lead ? [name.slice(0, dot), name.slice(dot)] : [name, '']
+  return dot > lead && !/\s/u.test(name.slice(dot)) ? [name.slice(0, dot), name.slice(dot)] : [name, '']
 }
 
 /** The longest prefix of `text` within `maxBytes` UTF-8 bytes that ends on a code point boundary. */
@@ -67,8 +68,8 @@ export function fitName(name: string, infix = ''): string {
 /** Collision numbers never go past this (and a name's room in its path is kept for it). */
 export const MAX_COLLISION_NUMBER = 999_999
 
-/** Names remembered per store: bounded, so a client sending endless distinct names costs nothing. */
-const NUMBERING_KEYS = 4096
+/** Names remembered per store (a key is a folder and a name: up to ~4 KiB), the oldest forgotten first. */
+const NUMBERING_KEYS = 1024
 
 /**
  * Which collision number to try, attempt by attempt: the name itself first, then on from the
@@ -86,8 +87,11 @@ export class Numbering {
 
   given(dir: string, base: string, n: number): void {
     if (n === 0) return
-    if (this.after.size >= NUMBERING_KEYS) this.after.clear()
-    this.after.set(`${dir}\0${base}`, n)
+    const key = `${dir}\0${base}`
+    // Deleted first so the key moves to the end: a Map iterates in insertion order.
+    this.after.delete(key)
+    if (this.after.size >= NUMBERING_KEYS) this.after.delete(this.after.keys().next().value!)
+    this.after.set(key, n)
   }
 }
 

@@ -386,10 +386,12 @@ export class Connection {
     // A client that half-closed still gets answers to the requests it sent in full (pipelined).
     // So does one that pipelined behind this request when a graceful stop began: its next request
     // is told 503 (SPEC §3), not cut off unanswered; with nothing behind, this answer says close.
-    // A 411 is sent to a client that meant to send a body no framing delimits: what follows on the
-    // connection is most likely that body, not a request (a proxy's `Content_Length` would smuggle one).
+    // A POST or PUT without framing meant to send a body no framing delimits (the 411, or the 401
+    // checked before it): what follows on the connection is most likely that body, not a request
+    // (a proxy's `Content_Length` would smuggle one).
+    const unframed = this.head !== null && (this.head.method === 'POST' || this.head.method === 'PUT') && !declaresBody(this.head)
     const close =
-      bodyUnread || status === 411 || !this.keepAlive || ((this.shuttingDown || this.peerEnded) && !requestBehind(this.leftover))
+      bodyUnread || unframed || !this.keepAlive || ((this.shuttingDown || this.peerEnded) && !requestBehind(this.leftover))
     const all: Record<string, string> = { Date: httpDate(), ...headers }
     const data = payload === undefined ? Buffer.alloc(0) : typeof payload === 'string' ? Buffer.from(payload) : payload
     if (statusHasBody(status)) all['Content-Length'] = String(data.length)

@@ -63,7 +63,9 @@ export async function createListener(opts: ListenerOptions): Promise<Listener> {
       if (err.code !== 'ERR_SSL_HTTP_REQUEST' || !raw || raw.destroyed) return void socket.destroy()
       const host = clientAddress(raw.localAddress)
       const url = `https://${host.includes(':') ? `[${host}]` : host}:${raw.localPort}/`
-      refuse(raw, opts, new HttpError('BAD_REQUEST', `This receiver speaks HTTPS: open ${url} instead.`))
+      // The address is as this end sees it: behind a port forward the client's differs, so the
+      // scheme is what the message leads with.
+      refuse(raw, opts, new HttpError('BAD_REQUEST', `This receiver speaks HTTPS: use https:// instead of http:// (here: ${url}).`))
     })
   }
   // Before its handshake a TLS client is no Connection yet, so the cap does not see it: sockets

@@ -78,11 +78,19 @@ describe('upload page HTML', () => {
     [1500, '1.5 kB'],
     [10_000, '10 kB'],
     [2048, '2 KiB'],
-    [123, '123 B'],
+    [123, '123 bytes'],
+    [1, '1 byte'],
     [1_500_000, '1.5 MB'],
     // Exact, never rounded: 1023 and 1KiB were both "1.02 kB" in a 413's message.
     [1023, '1,023 bytes'],
     [1126, '1,126 bytes'],
+    // SPEC §1's own example, and binary fractions, in the unit they were given in.
+    [1.5 * 2 ** 30, '1.5 GiB'],
+    [2560, '2.5 KiB'],
+    // Past the units parseSize knows: still a text, never a throw (1000TB failed to start).
+    [1e15, '1000 TB'],
+    [2 ** 50, '1024 TiB'],
+    [Number.MAX_SAFE_INTEGER, '9,007,199,254,740,991 bytes'],
   ])('limitText(%d) = %s', (n, text) => {
     expect(limitText(n)).toBe(text)
   })

@@ -18,7 +18,7 @@ const USER = 'alice'
 const PASS = 'pa:ss wörd'
 const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`, 'utf8').toString('base64')}`
 const enc = encodeURIComponent
-const COOKIE = tokenCookieName(TOKEN)
+const COOKIE = tokenCookieName(TOKEN, false)
 
 interface Answer {
   status: number

@@ -238,6 +238,8 @@ describe.concurrent('usage errors: exit 2, one line on stderr, nothing listening
     ['a --timeout that rounds to 0 ms', ['--timeout', '0.0004']],
     ['--dir followed by a flag, not a folder', ['--dir', '--quiet']],
     ['-d followed by a flag', ['-d', '-q']],
+    ['--dir followed by a mistyped flag', ['--dir', '--jsn']],
+    ['a switch given a value', ['--once', 'true']],
   ]
 
   it.each(cases)('%s', async (_what, bad) => {
@@ -257,6 +259,10 @@ describe.concurrent('usage errors: exit 2, one line on stderr, nothing listening
     expect(r.stderr).toBe('upload-recv: unexpected argument "./in": only options are taken (to store files in it, give --dir "./in")\n')
     // The same beside --help, which is checked before it prints.
     expect((await runToExit(['-h', './in'])).stderr).toContain('unexpected argument "./in"')
+    // A switch given a value is told so, not sent to --dir.
+    expect((await runToExit(['--port', '0', '--once', 'true'])).stderr).toBe(
+      'upload-recv: unexpected argument "true": --once takes no value (leave "true" out)\n',
+    )
   })
 
   it('host:port as --host names the mistake instead of blaming DNS', async () => {
@@ -350,6 +356,13 @@ describe('running servers', () => {
       expect(r.status).toBe(201)
       expect(readFileSync(path.join(cli.dir, 'eleven.txt'), 'utf8')).toBe('01234567890')
     })
+  })
+
+  it('a --max-file-size past the units sizes are written in (1000TB) still starts, and its page says the limit', async () => {
+    cli = await startCli(['--max-file-size', '1000TB'], { dir: path.join(scratch(), 'in') })
+    const page = await fetch(`${cli.url}/`)
+    expect(page.status).toBe(200)
+    expect(await page.text()).toContain('1000 TB')
   })
 
   it('a misspelt UPLOAD_RECV_ variable is named on stderr (its setting is off), and the server runs', async () => {

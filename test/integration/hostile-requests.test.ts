@@ -403,3 +403,25 @@ describe('hostile requests against --max-file-size', () => {
     expect(walk(cli.dir).map((p) => path.basename(p))).toEqual(['ten.txt'])
   })
 })
+
+describe('hostile requests against --token', () => {
+  let cli: Cli
+
+  beforeAll(async () => {
+    cli = await startCli(['--quiet', '--token', 's3cret'])
+  })
+  afterAll(async () => {
+    await cli?.stop()
+    if (cli) removeDir(path.dirname(cli.dir))
+  })
+
+  it('a POST without framing gets its 401 with the connection closed: the body no framing delimits is never run as a request', async () => {
+    const hidden = r('PUT /smuggled-token.txt?token=s3cret HTTP/1.1', H, 'Content-Length: 5') + 'owned'
+    const res = await rawRequest(cli.port, [r('POST /a.txt HTTP/1.1', H, `Content_Length: ${hidden.length}`) + hidden], { ms: 3_000 })
+    expect(statuses(res.text), res.text).toEqual([401])
+    expect(res.text).toMatch(/\r\nConnection: close\r\n/i)
+    expect(res.closed).toBe(true)
+    expect(cli.events.filter((e) => e.event === 'stored')).toEqual([])
+    expect(readdirSync(cli.dir)).toEqual([])
+  })
+})

@@ -9,6 +9,7 @@ import net from 'node:net'
 import path from 'node:path'
 import tls from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { tokenCookieName } from '../../src/app/access.js'
 import { makeTestCert, type TestCert } from '../helpers/cert.js'
 import { BIN, removeDir, startCli, tmpDir, withTimeout, type Cli } from '../helpers/cli.js'
 import { statuses } from '../helpers/raw.js'
@@ -162,6 +163,11 @@ describe('HTTPS with a test certificate', () => {
     expect(r.status).toBe(200)
     const attrs = String(r.headers['set-cookie']).split(';').map((a) => a.trim())
     expect(attrs).toEqual(expect.arrayContaining(['HttpOnly', 'SameSite=Strict', 'Secure']))
+    // A name of its own (__Secure-): a plain-HTTP run with the same token can still set its cookie.
+    expect(attrs[0]!.startsWith(`${tokenCookieName('tls-secret', true)}=`)).toBe(true)
+    expect(tokenCookieName('tls-secret', true)).toBe(`__Secure-${tokenCookieName('tls-secret', false)}`)
+    // And it is the credential over TLS.
+    expect((await httpsRequest(cli.port, { headers: { Cookie: attrs[0]! } })).status).toBe(200)
     expect((await httpsRequest(cli.port, {})).status).toBe(401)
   })
 
@@ -244,7 +250,7 @@ describe('HTTPS with a test certificate', () => {
       )
       expect(text, method).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/)
       expect(text).toMatch(/\r\nConnection: close\r\n/i)
-      expect(text).toContain(`This receiver speaks HTTPS: open https://127.0.0.1:${cli.port}/ instead.`)
+      expect(text).toContain(`This receiver speaks HTTPS: use https:// instead of http:// (here: https://127.0.0.1:${cli.port}/).`)
       // Nothing of the request was taken as one: no token in the answer.
       expect(text).not.toContain('tls-secret')
     }

@@ -57,6 +57,18 @@ describe('candidateName', () => {
       expected: `${'a'.repeat(246)} (1).txt`,
     },
     {
+      what: 'a dot before words is no extension: the number goes last',
+      base: "Mr. Smith's letter to the editor",
+      n: 1,
+      expected: "Mr. Smith's letter to the editor (1)",
+    },
+    {
+      what: 'nor a date in the middle of a sentence',
+      base: 'Minutes 12.03.2024 board meeting',
+      n: 2,
+      expected: 'Minutes 12.03.2024 board meeting (2)',
+    },
+    {
       what: 'a long extension, when nothing has to be cut: the number goes before it (SPEC §4)',
       base: 'project.sublime-workspace',
       n: 1,
@@ -175,5 +187,17 @@ describe('Numbering', () => {
     // The name itself being free says nothing about the numbers.
     numbering.given('/in', 'image.jpg', 0)
     expect(numbering.number('/in', 'image.jpg', 1)).toBe(8)
+  })
+
+  it('past its 1024 names it forgets the one given longest ago, not all of them', () => {
+    const numbering = new Numbering()
+    numbering.given('/in', 'image.jpg', 50)
+    for (let i = 0; i < 1023; i++) numbering.given('/in', `n${i}`, 1)
+    // Given again: now the newest.
+    numbering.given('/in', 'image.jpg', 51)
+    numbering.given('/in', 'one-more', 1)
+    expect(numbering.number('/in', 'image.jpg', 1)).toBe(52)
+    expect(numbering.number('/in', 'n0', 1)).toBe(1)
+    expect(numbering.number('/in', 'n1', 1)).toBe(2)
   })
 })

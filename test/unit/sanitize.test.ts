@@ -113,7 +113,8 @@ describe('sanitizePath', () => {
 
   it('stays linear on a huge run of dots and spaces', () => {
     const started = performance.now()
-    expect(sanitizePath(`x${'. '.repeat(100_000)}y`, NOW)).toEqual([`x${'. '.repeat(125)}.. y`])
+    // `. y` is no extension (white space): cut at 255 bytes, whose trailing dots and spaces go.
+    expect(sanitizePath(`x${'. '.repeat(100_000)}y`, NOW)).toEqual(['x'])
     expect(performance.now() - started).toBeLessThan(1000)
   })
 
