@@ -246,7 +246,19 @@ function parse(program: Command, argv: string[]): void {
   }
 }
 
+/**
+ * NO_COLOR beside FORCE_COLOR: ours is decided (a non-empty NO_COLOR wins; an empty one means
+ * nothing), and Node would otherwise print "The 'NO_COLOR' env is ignored" the moment a module asks
+ * it (the QR code's PNG library loads `assert`). The loser leaves the environment, so Node agrees.
+ */
+function settleColourEnv(env: NodeJS.ProcessEnv): void {
+  if (env.NO_COLOR === undefined || env.FORCE_COLOR === undefined) return
+  if (env.NO_COLOR !== '') delete env.FORCE_COLOR
+  else delete env.NO_COLOR
+}
+
 async function main(argv: string[]): Promise<number> {
+  settleColourEnv(process.env)
   let info = ''
   const program = buildProgram((text) => (info += text))
   try {

@@ -264,6 +264,21 @@ describe.skipIf(!HAVE_SCRIPT || !HAVE_CURL)('on a real terminal (script), a thro
   })
 })
 
+describe.skipIf(!HAVE_SCRIPT)('NO_COLOR beside FORCE_COLOR on a terminal', () => {
+  it('no colour, and no Node warning that NO_COLOR is ignored (drawing the QR code loads a module that asks Node)', async () => {
+    const dir = scratch()
+    const { run, port } = startOnTty(['--dir', path.join(dir, 'in'), '--once'], { env: { NO_COLOR: '1', FORCE_COLOR: '1' } })
+    const p = await port
+    await until(() => run.out().includes('Ctrl-C stops.'), 5_000, 'banner', run.out)
+    expect(run.out()).toMatch(/[█▀▄]/)
+    const res = await fetch(`http://127.0.0.1:${p}/x.txt`, { method: 'PUT', body: 'hello' })
+    expect(res.status).toBe(201)
+    expect(await withTimeout(run.exited, 10_000, 'CLI exit')).toBe(0)
+    expect(run.out()).not.toMatch(/\x1b\[[0-9;]*m/)
+    expect(run.out()).not.toContain('Warning')
+  })
+})
+
 describe.skipIf(!HAVE_SCRIPT)('--stdout and a terminal', () => {
   const exitOf = async (cli: string[], redirect: string) => {
     const cmd = `${[process.execPath, BIN, '--port', '0', '--host', '127.0.0.1', ...cli].map(sq).join(' ')}${redirect}; echo "exit=$?"`
