@@ -46,7 +46,7 @@ export const renderError: ErrorRenderer = (err: HttpError, head: RequestHead | n
 function errorBody(err: HttpError, accept: string | undefined, files: readonly FileAnswer[], about: string | null = null) {
   if (prefersHtml(accept)) {
     const stored = files.length > 0 ? `<p>Stored:</p>${fileList(files)}` : ''
-    const rest = about !== null ? '<p>Other files of the form were not stored; send them again.</p>' : ''
+    const rest = about !== null ? '<p>Any file after it in the form was not stored either; send those again.</p>' : ''
     const message = about !== null ? `<strong>${escapeHtml(about)}</strong>: ${escapeHtml(err.message)}` : escapeHtml(err.message)
     // A 401 also answers the page itself (no upload was tried), and its "Back" would only come here again.
     const title = err.status === 401 ? 'Access needed' : err.status === 404 ? 'Not found' : 'Upload failed'

@@ -110,7 +110,7 @@ ${
 </form>
 <p id="alert" class="alert" role="alert" hidden></p>
 <section id="queue" aria-labelledby="qh" hidden>
-<div class="sum"><h2 id="qh">Uploads</h2><button type="button" class="lnk" id="clear" hidden>Clear finished</button></div>
+<div class="sum"><h2 id="qh">Uploads</h2><span><button type="button" class="lnk" id="retry" hidden>Retry all</button> <button type="button" class="lnk" id="clear" hidden>Clear finished</button></span></div>
 <p id="sum"></p>
 <div class="bar all"><i id="allbar"></i></div>
 <ul id="list"></ul>

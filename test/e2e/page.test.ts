@@ -194,6 +194,9 @@ describe('upload page in Chromium', () => {
       const shown = await rowTexts(page)
       expect(shown.map((r) => r.name)).toEqual(['notes.txt', 'notes (1).txt'])
       expect(shown[1]!.meta).toContain('renamed from notes.txt')
+      // Names are isolated for bidi text: a right-to-left name or a stray control keeps to itself.
+      expect(await page.locator('#list li').nth(1).locator('.meta bdi').textContent()).toBe('notes.txt')
+      expect(await page.locator('#list .nm').first().getAttribute('dir')).toBe('auto')
       await until(() => text(page, '#live')).toContain('notes.txt saved as notes (1).txt.')
       expect(diskFiles(c.dir).sort()).toEqual(['notes (1).txt', 'notes.txt'])
       expect(problems).toEqual([])
@@ -293,7 +296,7 @@ describe('upload page in Chromium', () => {
       await until(() => doneRows(page).count()).toBe(2)
       const shown = await rowTexts(page)
       expect(shown.map((r) => [r.name, r.state])).toEqual([['f1.txt', 'done'], ['f2.txt', 'done'], ['f3.txt', 'failed']])
-      expect(shown[2]!.meta).toContain('this receiver takes 2 files at a time. Retry it once the others are done.')
+      expect(shown[2]!.meta).toContain('Held back: this receiver takes 2 files at a time. Retry sends it.')
       expect(diskFiles(c.dir).sort()).toEqual(['f1.txt', 'f2.txt'])
       // Its Retry sends it on its own.
       await page.getByRole('button', { name: 'Retry f3.txt' }).click()
@@ -377,6 +380,103 @@ describe('upload page in Chromium', () => {
       await until(() => doneRows(page).count()).toBe(1)
       expect(sha256(path.join(c.dir, 'movie.mov'))).toBe(sha256(movie))
       expect(problems).toEqual([])
+    } finally {
+      await ctx.close()
+    }
+  })
+
+  it('the receiver restarted mid-upload: the queue waits for it and goes on by itself (no Retry tap); one alert', async () => {
+    const first = await cli()
+    const picked = [1, 2, 3, 4, 5, 6].map((n) => fixture(`restart/p${n}.jpg`, 400_000))
+    const { ctx, page, problems } = await open({ ...PHONE }, first.url + '/')
+    try {
+      await throttle(page, 300_000)
+      await page.setInputFiles('#files', picked)
+      await until(() => page.locator('#list li[data-state="sending"]').count()).toBe(3)
+      first.proc.kill('SIGKILL')
+      await first.exited
+      await until(() => text(page, '#alert')).toContain('Lost the connection to the receiver')
+      // Cut off mid-file, nothing of them was kept: they wait with the rest, none failed.
+      await until(() => page.locator('#list li[data-state="queued"]').count()).toBe(6)
+      expect(await page.locator('#list li[data-state="failed"]').count()).toBe(0)
+      await until(() => text(page, '#sum')).toContain('Waiting for the receiver')
+      expect((await rowTexts(page))[0]!.meta).toContain('Waiting for the receiver')
+
+      const second = await cli(['--port', String(first.port)])
+      await throttle(page, null)
+      await until(() => doneRows(page).count(), 20_000).toBe(6)
+      expect(diskFiles(second.dir).filter((f) => !f.startsWith('.')).sort()).toEqual(picked.map((f) => path.basename(f)).sort())
+      for (const f of picked) expect(sha256(path.join(second.dir, path.basename(f)))).toBe(sha256(f))
+      expect(await page.locator('#alert').isHidden()).toBe(true)
+      // Chromium's own lines for the refused connections are not the page's.
+      expect(problems.filter((p) => !/Failed to load resource/.test(p))).toEqual([])
+    } finally {
+      await ctx.close()
+    }
+  })
+
+  it('several failed files get one Retry all; a refused file is named in what a screen reader hears', async () => {
+    const c = await cli(['--max-files', '1', '--max-file-size', '1000'])
+    const big = fixture('retryall/big.bin', 2000)
+    const small = [1, 2, 3].map((n) => fixture(`retryall/s${n}.txt`, 10 * n))
+    const { ctx, page, problems } = await open({ ...DESKTOP }, c.url + '/')
+    try {
+      // The refused file first: the announcement must be about it, not the last file picked.
+      await page.evaluate(() => {
+        const input = document.getElementById('files') as HTMLInputElement
+        input.multiple = true
+      })
+      await page.setInputFiles('#files', [big, ...small])
+      await until(() => doneRows(page).count()).toBe(1)
+      await until(() => text(page, '#live')).toContain('3 files were not sent.')
+      expect(await page.locator('#list li[data-state="failed"]').count()).toBe(2)
+      const retryAll = page.getByRole('button', { name: 'Retry all' })
+      await retryAll.click()
+      await until(() => doneRows(page).count()).toBe(3)
+      await until(() => retryAll.isHidden()).toBe(true)
+      expect(diskFiles(c.dir).sort()).toEqual(['s1.txt', 's2.txt', 's3.txt'])
+
+      // One refused file alone: it is named, with its reason.
+      await page.setInputFiles('#files', [big])
+      await until(() => text(page, '#live')).toContain('big.bin not sent: Too large')
+      expect(problems).toEqual([])
+    } finally {
+      await ctx.close()
+    }
+  })
+
+  it('zoomed to 200 % on a 320 px phone (160 px): rows stack instead of one letter per line, nothing wider than the screen; text follows the font setting', async () => {
+    const c = await cli()
+    const picked = [fixture('bigfont/holiday-photo-one.jpg', 2000), fixture('bigfont/holiday-photo-two.jpg', 3000)]
+    const { ctx, page, problems } = await open({ ...PHONE, viewport: { width: 160, height: 640 } }, c.url + '/')
+    try {
+      await page.setInputFiles('#files', picked)
+      await until(() => doneRows(page).count()).toBe(2)
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(160)
+      const name = await page.locator('#list .nm').first().boundingBox()
+      expect(name!.width).toBeGreaterThan(80)
+      // Body text is in rem: a user's larger font setting (here 32 px for 1rem) reaches it.
+      await page.evaluate(() => void (document.documentElement.style.fontSize = '32px'))
+      expect(await page.evaluate(() => getComputedStyle(document.body).fontSize)).toBe('34px')
+      expect(problems).toEqual([])
+    } finally {
+      await ctx.close()
+    }
+  })
+
+  it('--auth: a password no longer accepted is explained as one, not as a missing link', async () => {
+    const first = await cli(['--auth', 'me:one'])
+    const file = fixture('auth/a.txt', 100)
+    const { ctx, page, problems } = await open({ ...PHONE, httpCredentials: { username: 'me', password: 'one' } }, first.url + '/')
+    try {
+      await first.stop()
+      // The same port, another password: the page's remembered credentials are now wrong.
+      await cli(['--port', String(first.port), '--auth', 'me:two'])
+      await page.setInputFiles('#files', [file])
+      await until(() => page.locator('#list li[data-state="failed"]').count()).toBe(1)
+      expect((await rowTexts(page))[0]!.meta).toContain('The user name or password is no longer accepted')
+      expect(await text(page, '#alert')).not.toContain('link or QR code')
+      expect(problems.filter((p) => !/Failed to load resource/.test(p))).toEqual([])
     } finally {
       await ctx.close()
     }
@@ -473,7 +573,7 @@ describe('upload page in Chromium', () => {
       const body = plain(await page.locator('body').textContent())
       expect(body).toContain('too big.txt: The file is larger than the limit of 1 kB.')
       expect(body).toContain('Stored:a small one.txt (100 bytes)')
-      expect(body).toContain('Other files of the form were not stored; send them again.')
+      expect(body).toContain('Any file after it in the form was not stored either; send those again.')
       expect(diskFiles(c.dir)).toEqual(['a small one.txt'])
       // Chromium logs the 413 itself as a console error: that one is the point of the test.
       expect(problems.filter((p) => !p.includes('status of 413'))).toEqual([])

@@ -16,8 +16,10 @@ function $(id) { return d.getElementById(id); }
 var cfg = JSON.parse($('config').textContent);
 var LIMIT = 3, NB = '\u00a0';
 var limit = cfg.maxFileSizeText && cfg.maxFileSizeText.replace(' ', NB);
-var list = $('list'), queueEl = $('queue'), live = $('live'), sumEl = $('sum'), allBar = $('allbar'), clearBtn = $('clear'), alertEl = $('alert');
+var list = $('list'), queueEl = $('queue'), live = $('live'), sumEl = $('sum'), allBar = $('allbar'), clearBtn = $('clear'), retryBtn = $('retry'), alertEl = $('alert');
 var items = [], seq = 0, timer = 0, lock = null, title = d.title, wasBusy = false;
+// The receiver was lost (restarted, the phone left the Wi-Fi): nothing new starts until it answers.
+var offline = false;
 var rules = cfg.allow ? cfg.allow.split(',').map(function (r) { return r.trim().toLowerCase(); }).filter(Boolean) : null;
 
 function el(tag, cls, text) {
@@ -51,8 +53,10 @@ function allowed(f) {
 }
 var TOO_LARGE = 'Too large: this receiver takes files up to ' + limit + '.';
 var NOT_ALLOWED = 'Not accepted here: this receiver takes only ' + cfg.allow + '.';
-var TOO_MANY = cfg.maxFiles === null ? '' : 'Not sent: this receiver takes ' + (cfg.maxFiles === 1 ? 'one file' : cfg.maxFiles + ' files') + ' at a time. Retry it once the others are done.';
+var TOO_MANY = cfg.maxFiles === null ? '' : 'Held back: this receiver takes ' + (cfg.maxFiles === 1 ? 'one file' : cfg.maxFiles + ' files') + ' at a time. Retry sends it.';
 var NEEDS_LINK = 'This receiver needs its link or QR code: open the address shown where it runs, then try again.';
+var NEEDS_LOGIN = 'The user name or password is no longer accepted: reload the page to sign in again.';
+var LOST = 'Lost the connection to the receiver: waiting for it to come back. The files go on by themselves then.';
 function refusal(f) {
   if (cfg.maxFileSize !== null && f.size > cfg.maxFileSize) {
     // Just over the limit, the rounded sizes read the same ("1 kB ... up to 1 kB"): say the bytes.
@@ -86,7 +90,7 @@ function warn(text) {
 function add(entries) {
   if (!entries.length) return;
   shown(true);
-  var refused = 0, taken = 0;
+  var refused = 0, taken = 0, last = null;
   entries.forEach(function (en) {
     var it = { id: ++seq, file: en.file, path: en.path || en.file.name, size: en.file.size, state: 'queued', frac: 0, msg: '', samples: [] };
     row(it);
@@ -94,19 +98,21 @@ function add(entries) {
     // holds a pick to the same number, as the server holds the plain form's post.
     // Those past it wait with a Retry, which sends one on its own.
     var why = refusal(it.file);
-    if (why) { it.state = 'refused'; it.msg = why; refused++; }
-    else if (cfg.maxFiles !== null && taken >= cfg.maxFiles) { it.state = 'failed'; it.msg = TOO_MANY; refused++; }
+    if (why) { it.state = 'refused'; it.msg = why; refused++; last = it; }
+    else if (cfg.maxFiles !== null && taken >= cfg.maxFiles) { it.state = 'failed'; it.msg = TOO_MANY; refused++; last = it; }
     else taken++;
     items.push(it);
     paint(it);
   });
-  if (refused) say(refused === 1 ? 'One file was not sent: ' + items[items.length - 1].msg : refused + ' files were not sent.');
+  if (refused) say(refused === 1 ? last.path + ' not sent: ' + last.msg : refused + ' files were not sent.');
   pump();
   schedule();
 }
 
 function row(it) {
   var li = el('li'), nm = el('span', 'nm', it.path), x = el('button', 'x');
+  // A right-to-left name keeps its own order, and does not reorder what is around it.
+  nm.dir = 'auto';
   var bar = el('div', 'bar'), fill = el('i'), meta = el('p', 'meta'), pc = el('span', 'pc'), msg = el('span', 'msg');
   nm.id = 'n' + it.id;
   x.type = 'button';
@@ -158,7 +164,7 @@ function paint(it) {
   e.fill.style.width = (st === 'failed' || st === 'refused' ? 100 : p) + '%';
   e.bar.setAttribute('aria-valuenow', String(p));
   e.pc.textContent = p + '%';
-  if (st === 'queued') { info = 'Waiting · ' + size(it.size); btn = 'Cancel'; }
+  if (st === 'queued') { info = (offline ? 'Waiting for the receiver' : 'Waiting') + ' · ' + size(it.size); btn = 'Cancel'; }
   else if (st === 'sending') {
     var r = rate(it), sent = it.frac * it.size;
     info = size(sent) + ' of ' + size(it.size);
@@ -173,12 +179,18 @@ function paint(it) {
   else if (st === 'done') {
     var s = it.stored;
     info = 'Saved · ' + size(s.size);
-    if (!same(s.name, it.path)) info += ' · renamed from ' + it.path;
     e.nm.textContent = s.name;
+    if (!same(s.name, it.path)) {
+      // The client's own name, isolated: a bidi control in it must not reorder the sentence.
+      var from = el('bdi', '', it.path);
+      e.msg.textContent = info + ' · renamed from ';
+      e.msg.appendChild(from);
+      info = e.msg.textContent;
+    }
   } else if (st === 'cancelled') { info = 'Cancelled'; btn = 'Retry'; }
   else if (st === 'failed') { info = it.msg; btn = 'Retry'; }
   else if (st === 'refused') { info = it.msg; btn = 'Remove'; }
-  e.msg.textContent = info;
+  if (!(st === 'done' && !same(it.stored.name, it.path))) e.msg.textContent = info;
   e.bar.setAttribute('aria-valuetext', p + '%' + (info ? ', ' + info : ''));
   e.x.hidden = !btn;
   if (btn) {
@@ -220,7 +232,7 @@ function active() {
 }
 function pump() {
   var n = active();
-  for (var i = 0; i < items.length && n < LIMIT; i++) {
+  for (var i = 0; i < items.length && n < LIMIT && !offline; i++) {
     if (items[i].state === 'queued') { send(items[i]); n++; }
   }
   wake(n > 0);
@@ -244,8 +256,19 @@ function send(it) {
   x.upload.onload = function () {
     if (it.state === 'sending') { it.frac = 1; it.state = 'saving'; schedule(); }
   };
-  x.onload = function () { answer(it, x.status, x.responseText); };
-  x.onerror = function () { fail(it, 0, 'The connection broke: is the receiver still running? Retry when it is.'); };
+  x.onload = function () { answer(it, x.status, x.responseText, x.getResponseHeader('WWW-Authenticate')); };
+  x.onerror = function () {
+    // First: nothing new may start while the receiver is gone.
+    lost();
+    if (it.state === 'saving') {
+      // Every byte was out: the receiver may have stored it, so it is not sent again unasked.
+      fail(it, 0, 'The connection broke as the file was being saved: it may be there. Retry sends it again.');
+    } else if (it.state === 'sending') {
+      // Cut off mid-file, nothing of it is kept: it waits for the receiver with the rest.
+      it.state = 'queued'; it.frac = 0; it.samples = [];
+      done(it);
+    }
+  };
   x.onabort = function () {
     if (it.state !== 'sending' && it.state !== 'saving') return;
     it.state = 'cancelled';
@@ -256,7 +279,30 @@ function send(it) {
   x.send(fd);
 }
 
-function answer(it, status, text) {
+/** One alert, then a probe every 3 s; the first answer of any kind resumes the queue. */
+function lost() {
+  if (offline) return;
+  offline = true;
+  warn(LOST);
+  (function probe() {
+    setTimeout(function () {
+      var x = new XMLHttpRequest();
+      x.open('HEAD', '/');
+      x.onload = function () {
+        offline = false;
+        if (alertEl.textContent === LOST) alertEl.hidden = true;
+        items.forEach(function (o) { if (o.state === 'queued') o.dirty = true; });
+        pump();
+        schedule();
+      };
+      x.onerror = probe;
+      x.send();
+    }, 3000);
+  })();
+  schedule();
+}
+
+function answer(it, status, text, challenge) {
   var body = null;
   try { body = JSON.parse(text); } catch (e) { body = null; }
   var stored = body && body.files && body.files[0];
@@ -270,11 +316,11 @@ function answer(it, status, text) {
     return;
   }
   var err = (body && body.error) || {};
-  fail(it, status, explain(status, err.code, err.message));
+  fail(it, status, explain(status, err.code, err.message, challenge));
 }
 
-function explain(status, code, message) {
-  if (status === 401) return NEEDS_LINK;
+function explain(status, code, message, challenge) {
+  if (status === 401) return /^basic/i.test(challenge || '') ? NEEDS_LOGIN : NEEDS_LINK;
   if (code === 'FILE_TOO_LARGE') return cfg.maxFileSizeText ? TOO_LARGE : message;
   if (code === 'TYPE_NOT_ALLOWED' || status === 415) return cfg.allow ? NOT_ALLOWED : message || 'This type of file is not accepted here.';
   if (status === 507) return 'The receiving computer’s disk is full: nothing more can be stored there.';
@@ -320,8 +366,10 @@ function render() {
     else if (st === 'failed') bad++;
     else { busy++; sent += it.frac * it.size; if (st === 'sending') rates += rate(it); }
   });
-  var text;
-  if (busy) {
+  var text, failed = items.filter(function (it) { return it.state === 'failed'; }).length;
+  if (busy && offline) {
+    text = 'Waiting for the receiver · ' + size(sent) + ' of ' + size(total) + ' sent';
+  } else if (busy) {
     text = 'Sending ' + busy + (busy === 1 ? ' file' : ' files') + ' · ' + size(sent) + ' of ' + size(total);
     if (rates > 0) text += ' · ' + size(rates) + '/s · ' + dur((total - sent) / rates) + NB + 'left';
     d.title = Math.floor(total ? sent / total * 100 : 0) + '% · ' + title;
@@ -334,6 +382,7 @@ function render() {
   sumEl.textContent = text;
   allBar.style.width = (total ? Math.min(100, sent / total * 100) : 0) + '%';
   clearBtn.hidden = !finished;
+  retryBtn.hidden = failed < 2;
   if (busy) schedule();
 }
 
@@ -356,6 +405,14 @@ window.addEventListener('beforeunload', function (ev) {
   }
 });
 
+retryBtn.addEventListener('click', function () {
+  items.forEach(function (it) {
+    if (it.state === 'failed') { it.state = 'queued'; it.frac = 0; it.msg = ''; it.samples = []; paint(it); }
+  });
+  if (d.activeElement === retryBtn) refocus(list.firstElementChild);
+  pump();
+  schedule();
+});
 clearBtn.addEventListener('click', function () {
   var had = d.activeElement === clearBtn;
   items = items.filter(function (it) {

@@ -6,7 +6,7 @@ export const STYLE = `
 @media (prefers-color-scheme:dark){:root{--bg:#0d0f13;--fg:#eceff3;--mut:#a4adba;--card:#171a20;--line:#323843;--acc:#2f6ee6;--on:#fff;--soft:#1b2638;--ok:#5bd27f;--err:#ff8b80;--track:#2a2f38;--drop:rgba(47,110,230,.22);--lk:#8ab4ff}}
 *{box-sizing:border-box}
 html{-webkit-text-size-adjust:100%;text-size-adjust:100%}
-body{margin:0;min-height:100vh;background:var(--bg);color:var(--fg);font:17px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",sans-serif;padding:max(1rem,env(safe-area-inset-top)) max(1rem,env(safe-area-inset-right)) max(2rem,env(safe-area-inset-bottom)) max(1rem,env(safe-area-inset-left))}
+body{margin:0;min-height:100vh;background:var(--bg);color:var(--fg);font:1.0625rem/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",sans-serif;padding:max(1rem,env(safe-area-inset-top)) max(1rem,env(safe-area-inset-right)) max(2rem,env(safe-area-inset-bottom)) max(1rem,env(safe-area-inset-left))}
 main{max-width:42rem;margin:0 auto}
 h1{font-size:1.75rem;line-height:1.2;margin:.75rem 0 .3rem}
 h2{font-size:1.05rem;margin:0}
@@ -26,7 +26,7 @@ svg{width:1.6em;height:1.6em;flex:none;fill:none;stroke:currentColor;stroke-widt
 .pick input:focus-visible+label,button:focus-visible{outline:3px solid var(--acc);outline-offset:3px}
 @media (pointer:coarse){.desk{display:none!important}.m label[for=files]{min-height:3.4rem;flex-direction:row;font-size:1.05rem;background:var(--card);color:var(--fg);border:1px solid var(--line);box-shadow:none}.m label[for=files] svg{width:1.6em;height:1.6em;color:var(--acc)}}
 @media not all and (pointer:coarse){.touch{display:none!important}.big{background:var(--card);color:var(--fg);border:2px dashed var(--line);box-shadow:none}.big svg{color:var(--acc)}.big:hover,.over .big{border-color:var(--acc);background:var(--soft)}.sub{color:var(--mut);opacity:1}.pick{grid-template-columns:1fr}}
-.has .pick{grid-template-columns:repeat(auto-fit,minmax(9.5rem,1fr))}
+.has .pick{grid-template-columns:repeat(auto-fit,minmax(min(9.5rem,100%),1fr))}
 .has .big{flex-direction:row;gap:.6rem;min-height:3.4rem;font-size:1.05rem}
 .has .big svg{width:1.6em;height:1.6em;stroke-width:2}
 .has .sub{display:none!important}
@@ -39,7 +39,8 @@ button{font:inherit;color:inherit}
 .go{min-height:3.4rem;border:0;border-radius:16px;background:var(--acc);color:var(--on);font-weight:650;font-size:1.1rem;cursor:pointer}
 .alert{margin:1rem 0 0;padding:.8rem 1rem;border-radius:12px;border:1px solid var(--err);color:var(--err);background:var(--card);font-weight:600}
 #queue{margin-top:1.6rem}
-.sum{display:flex;align-items:center;justify-content:space-between;gap:.75rem;min-height:2.75rem}
+.sum{display:flex;flex-wrap:wrap;align-items:center;justify-content:space-between;gap:0 .75rem;min-height:2.75rem}
+.sum span{display:flex;gap:1rem}
 #sum{color:var(--mut);font-variant-numeric:tabular-nums}
 .lnk{border:0;background:none;padding:.5rem 0;color:var(--lk);font-weight:600;cursor:pointer;min-height:2.75rem}
 ul{list-style:none;margin:.6rem 0 0;padding:0;display:grid;gap:.55rem}
@@ -63,5 +64,6 @@ li>*{grid-column:1}
 .all{height:.3rem;margin:.5rem 0 .2rem}
 #drop{position:fixed;inset:0;z-index:9;display:grid;place-items:center;pointer-events:none;background:var(--drop);border:4px dashed var(--acc);border-radius:20px;margin:.6rem}
 #drop p{padding:1rem 1.6rem;border-radius:14px;background:var(--card);color:var(--fg);font-size:1.4rem;font-weight:700;box-shadow:0 10px 30px rgba(0,0,0,.2)}
+@media (max-width:19.5em){li{grid-template-columns:minmax(0,1fr)}.x,.ok{grid-column:1;grid-row:auto;justify-self:start}.x{width:auto}}
 @media (prefers-reduced-motion:reduce){*{transition:none!important}}
 `
