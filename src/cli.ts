@@ -191,7 +191,15 @@ function expandShortGroups(argv: string[]): string[] {
     if (takesValue.has(word)) {
       out.push(word, ...argv.slice(i + 1, i + 2))
       i++
-    } else if (/^-[^-]{2,}/.test(word)) {
+    } else if (/^-[^-]{2,}/.test(word) && /^-[A-Za-z]+/.exec(word)![0].length > 1) {
+      // Letters up to the first that takes a value (whose value may be anything): something else
+      // in a group (`-q😀`, `-qh-x`) leaves the word whole, for commander to call it unknown.
+      const letters = /^-[A-Za-z]+/.exec(word)![0]
+      const valueAt = [...letters.slice(1)].findIndex((ch) => takesValue.has(`-${ch}`))
+      if (valueAt === -1 && letters.length < word.length) {
+        out.push(word)
+        continue
+      }
       for (let k = 1; k < word.length; k++) {
         const flag = `-${word[k]}`
         out.push(flag)
@@ -230,6 +238,22 @@ function checkBesideInfo(argv: string[]): void {
   if (found) parse(buildProgram(), rest)
 }
 
+/** The word before the first stray `word` (not a flag's value, as in `--token --once true`). */
+function wordBefore(argv: string[], word: string): string | undefined {
+  const takesValue = valueFlags()
+  let before: string | undefined
+  for (let i = 2; i < argv.length; i++) {
+    if (argv[i] === '--') return undefined
+    if (takesValue.has(argv[i])) {
+      // The flag and its value: neither is what a stray word could follow as a switch.
+      i++
+      before = undefined
+    } else if (argv[i] === word) return before
+    else before = argv[i]
+  }
+  return undefined
+}
+
 /** commander's parse, but a stray word is named, with the likeliest fix: a folder without --dir. */
 function parse(program: Command, argv: string[]): void {
   try {
@@ -238,10 +262,11 @@ function parse(program: Command, argv: string[]): void {
     if (!(err instanceof CommanderError) || err.code !== 'commander.excessArguments') throw err
     const word = program.args[0] ?? ''
     // `--once true`: a switch given a value, not a folder given without --dir.
-    const before = argv[argv.indexOf(word, 2) - 1]
-    const toggle = program.options.find((o) => !o.required && !o.optional && (o.long === before || o.short === before))
+    const switchy = /^(?:true|false|yes|no|on|off|1|0)$/i.test(word)
+    const before = switchy ? wordBefore(argv, word) : undefined
+    const toggle = before === undefined ? undefined : program.options.find((o) => !o.required && !o.optional && (o.long === before || o.short === before))
     if (toggle) throw new UsageError(`unexpected argument ${JSON.stringify(word)}: ${toggle.long} takes no value (leave ${JSON.stringify(word)} out)`)
-    const hint = word.startsWith('-') ? '' : ` (to store files in it, give --dir ${JSON.stringify(word)})`
+    const hint = word.startsWith('-') || switchy ? '' : ` (to store files in it, give --dir ${JSON.stringify(word)})`
     throw new UsageError(`unexpected argument ${JSON.stringify(word)}: only options are taken${hint}`)
   }
 }

@@ -26,7 +26,7 @@ function codePointBytes(ch: string): number {
 /**
  * `archive.tar.gz` → [`archive`, `.tar.gz`], `.env` → [`.env`, ``], `..cache` → [`..cache`, ``]:
  * leading dots start a name, not an extension. Nor does a dot before words: `Mr. Smith's letter`
- * has no extension (an extension has no white space), so its number goes last, not after `Mr`.
+ * has no extension (an extension has no space), so its number goes last, not after `Mr`.
  */
 export function splitExtension(name: string): [stem: string, ext: string] {
   let lead = 0
@@ -36,7 +36,7 @@ export function splitExtension(name: string): [stem: string, ext: string] {
     if (at > lead && name.slice(at).toLowerCase() === ext) return [name.slice(0, at), name.slice(at)]
   }
   const dot = name.lastIndexOf('.')
-  return dot > lead && !/\s/u.test(name.slice(dot)) ? [name.slice(0, dot), name.slice(dot)] : [name, '']
+  return dot > lead && !name.includes(' ', dot) ? [name.slice(0, dot), name.slice(dot)] : [name, '']
 }
 
 /** The longest prefix of `text` within `maxBytes` UTF-8 bytes that ends on a code point boundary. */

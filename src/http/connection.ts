@@ -386,10 +386,10 @@ export class Connection {
     // A client that half-closed still gets answers to the requests it sent in full (pipelined).
     // So does one that pipelined behind this request when a graceful stop began: its next request
     // is told 503 (SPEC §3), not cut off unanswered; with nothing behind, this answer says close.
-    // A POST or PUT without framing meant to send a body no framing delimits (the 411, or the 401
-    // checked before it): what follows on the connection is most likely that body, not a request
-    // (a proxy's `Content_Length` would smuggle one).
-    const unframed = this.head !== null && (this.head.method === 'POST' || this.head.method === 'PUT') && !declaresBody(this.head)
+    // A request without framing that meant to send a body (a POST or PUT: the 411, or the 401
+    // checked before it; any method with a `Content_Length`, as a CGI-style proxy would read it):
+    // what follows on the connection is most likely that body, not a request.
+    const unframed = this.head !== null && !declaresBody(this.head) && meantBody(this.head)
     const close =
       bodyUnread || unframed || !this.keepAlive || ((this.shuttingDown || this.peerEnded) && !requestBehind(this.leftover))
     const all: Record<string, string> = { Date: httpDate(), ...headers }
@@ -623,5 +623,16 @@ function httpDate(): string {
 function requestBehind(held: Buffer | null): boolean {
   if (held === null) return false
   for (const byte of held) if (byte !== 0x0d && byte !== 0x0a) return true
+  return false
+}
+
+/** POST and PUT carry a body; any request may name its framing in a field a proxy could rewrite. */
+function meantBody(head: RequestHead): boolean {
+  if (head.method === 'POST' || head.method === 'PUT') return true
+  for (const [name] of head.headers) {
+    if (!name.includes('_')) continue
+    const read = name.replace(/_/g, '-')
+    if (read === 'content-length' || read === 'transfer-encoding') return true
+  }
   return false
 }

@@ -393,6 +393,8 @@ describe('upload page in Chromium', () => {
       await throttle(page, 300_000)
       await page.setInputFiles('#files', picked)
       await until(() => page.locator('#list li[data-state="sending"]').count()).toBe(3)
+      // What is sending now, not the whole queue.
+      await until(() => text(page, '#sum')).toMatch(/^3 sending, 3 waiting · /)
       first.proc.kill('SIGKILL')
       await first.exited
       await until(() => text(page, '#alert')).toContain('Lost the connection to the receiver')

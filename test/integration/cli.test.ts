@@ -259,6 +259,10 @@ describe.concurrent('usage errors: exit 2, one line on stderr, nothing listening
     expect(r.stderr).toBe('upload-recv: unexpected argument "./in": only options are taken (to store files in it, give --dir "./in")\n')
     // The same beside --help, which is checked before it prints.
     expect((await runToExit(['-h', './in'])).stderr).toContain('unexpected argument "./in"')
+    // A switch's value that is another flag's value is no switch's: no hint at all, not a wrong one.
+    expect((await runToExit(['--port', '0', '--token', '--once', 'true'])).stderr).toBe('upload-recv: unexpected argument "true": only options are taken\n')
+    // A group with something other than letters is left whole for commander: one clear line.
+    expect((await runToExit(['-q😀'])).stderr).toBe("upload-recv: unknown option '-😀'\n")
     // A switch given a value is told so, not sent to --dir.
     expect((await runToExit(['--port', '0', '--once', 'true'])).stderr).toBe(
       'upload-recv: unexpected argument "true": --once takes no value (leave "true" out)\n',

@@ -424,4 +424,13 @@ describe('hostile requests against --token', () => {
     expect(cli.events.filter((e) => e.event === 'stored')).toEqual([])
     expect(readdirSync(cli.dir)).toEqual([])
   })
+
+  it.each(['PATCH', 'DELETE', 'GET'])('%s with a `Content_Length` gets its answer with the connection closed: the body a proxy would frame is never run', async (method) => {
+    const hidden = r(`PUT /smuggled-${method}.txt?token=s3cret HTTP/1.1`, H, 'Content-Length: 5') + 'owned'
+    const res = await rawRequest(cli.port, [r(`${method} /a.txt HTTP/1.1`, H, `Content_Length: ${hidden.length}`) + hidden], { ms: 3_000 })
+    expect(statuses(res.text), res.text).toEqual([401])
+    expect(res.text).toMatch(/\r\nConnection: close\r\n/i)
+    expect(res.closed).toBe(true)
+    expect(readdirSync(cli.dir)).toEqual([])
+  })
 })

@@ -63,6 +63,12 @@ describe('candidateName', () => {
       expected: "Mr. Smith's letter to the editor (1)",
     },
     {
+      what: 'a no-break space is no space: the extension stays',
+      base: 'photo.jpg\u00a0',
+      n: 1,
+      expected: 'photo (1).jpg\u00a0',
+    },
+    {
       what: 'nor a date in the middle of a sentence',
       base: 'Minutes 12.03.2024 board meeting',
       n: 2,

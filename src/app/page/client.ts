@@ -355,7 +355,7 @@ function schedule() {
 }
 function render() {
   timer = 0;
-  var total = 0, sent = 0, ok = 0, bad = 0, busy = 0, rates = 0, finished = 0;
+  var total = 0, sent = 0, ok = 0, bad = 0, busy = 0, waiting = 0, rates = 0, finished = 0;
   items.forEach(function (it) {
     var st = it.state;
     if (it.dirty || st === 'sending' || st === 'saving') { it.dirty = false; paint(it); }
@@ -364,14 +364,16 @@ function render() {
     if (st === 'done') { ok++; finished++; sent += it.size; }
     // Failed rows stay for their Retry: "Clear finished" leaves them, so they do not count for it.
     else if (st === 'failed') bad++;
-    else { busy++; sent += it.frac * it.size; if (st === 'sending') rates += rate(it); }
+    else { busy++; if (st === 'queued') waiting++; sent += it.frac * it.size; if (st === 'sending') rates += rate(it); }
   });
   var text, failed = items.filter(function (it) { return it.state === 'failed'; }).length;
-  if (busy && offline) {
-    text = 'Waiting for the receiver · ' + size(sent) + ' of ' + size(total) + ' sent';
-  } else if (busy) {
-    text = 'Sending ' + busy + (busy === 1 ? ' file' : ' files') + ' · ' + size(sent) + ' of ' + size(total);
-    if (rates > 0) text += ' · ' + size(rates) + '/s · ' + dur((total - sent) / rates) + NB + 'left';
+  if (busy) {
+    // What is sending now, not the whole queue: "3 sending, 50 waiting, 12 sent".
+    text = offline
+      ? 'Waiting for the receiver'
+      : (busy - waiting) + ' sending' + (waiting ? ', ' + waiting + ' waiting' : '') + (ok ? ', ' + ok + ' sent' : '');
+    text += ' · ' + size(sent) + ' of ' + size(total);
+    if (rates > 0 && !offline) text += ' · ' + size(rates) + '/s · ' + dur((total - sent) / rates) + NB + 'left';
     d.title = Math.floor(total ? sent / total * 100 : 0) + '% · ' + title;
   } else {
     text = ok + (ok === 1 ? ' file' : ' files') + ' sent' + (bad ? ', ' + bad + ' not sent' : '') + '.';
