@@ -14,6 +14,9 @@ const ALLOW = 'GET, HEAD, POST, PUT, OPTIONS'
 export function createApp(ctx: AppContext): Handler {
   const { html, csp } = uploadPage(ctx.config)
   const page = Buffer.from(html)
+  // Opened with ?token= and no scripting: nothing takes the secret out of the address bar, so the
+  // page moves itself to / (a navigation of its own, which carries the SameSite=Strict cookie).
+  const pageFromLink = Buffer.from(html.replace('<head>', '<head><noscript><meta http-equiv="refresh" content="0;url=/"></noscript>'))
   const pageHeaders = {
     'Content-Type': 'text/html; charset=utf-8',
     'Cache-Control': 'no-store',
@@ -53,7 +56,7 @@ export function createApp(ctx: AppContext): Handler {
           // The page itself, not a 303: a SameSite=Strict cookie set by a redirect is not sent on
           // the redirected request when the link was clicked on another site. The page's script
           // takes the token out of the address bar (history.replaceState).
-          return res.send(200, { ...pageHeaders, 'Set-Cookie': tokenCookie(ctx.config.token, ctx.config.tls !== null) }, page)
+          return res.send(200, { ...pageHeaders, 'Set-Cookie': tokenCookie(ctx.config.token, ctx.config.tls !== null) }, pageFromLink)
         }
         return res.send(200, pageHeaders, page)
       }

@@ -466,6 +466,34 @@ describe('upload page in Chromium', () => {
     }
   })
 
+  it('without scripting, /?token= still leaves the secret out of the address bar: the page moves itself to / with its cookie', async () => {
+    const c = await cli(['--token', 'n0script'])
+    const { ctx, page, problems } = await open({ ...PHONE, javaScriptEnabled: false }, c.url + '/?token=n0script')
+    try {
+      await expect.poll(() => new URL(page.url()).search, { timeout: 10_000 }).toBe('')
+      await until(() => text(page, 'h1')).toBe('Send files')
+      expect(await page.locator('#files').count()).toBe(1)
+      expect(problems).toEqual([])
+    } finally {
+      await ctx.close()
+    }
+  })
+
+  it('a limit in binary units (1 KiB): sizes in the page are binary too, so a file is never shown under a limit it is over', async () => {
+    const c = await cli(['--max-file-size', '1KiB'])
+    const file = fixture('binary/over.bin', 1500)
+    const { ctx, page, problems } = await open({ ...DESKTOP }, c.url + '/')
+    try {
+      await until(() => text(page, '.lim')).toContain('up to 1 KiB each')
+      await page.setInputFiles('#files', [file])
+      await until(() => page.locator('#list li[data-state="refused"]').count()).toBe(1)
+      expect((await rowTexts(page))[0]!.meta).toContain('Too large (1.46 KiB): this receiver takes files up to 1 KiB.')
+      expect(problems).toEqual([])
+    } finally {
+      await ctx.close()
+    }
+  })
+
   it('--auth: a password no longer accepted is explained as one, not as a missing link', async () => {
     const first = await cli(['--auth', 'me:one'])
     const file = fixture('auth/a.txt', 100)

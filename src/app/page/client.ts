@@ -28,9 +28,12 @@ function el(tag, cls, text) {
   if (text) e.textContent = text;
   return e;
 }
+// A limit given in binary units (1.5 GiB) makes every size binary, or a 1.6 GB file would look
+// over a limit it is under.
+var BINARY = /iB$/.test(cfg.maxFileSizeText || '');
 function size(n) {
-  var u = ['B', 'kB', 'MB', 'GB', 'TB'], i = 0;
-  while (n >= 999.5 && i < u.length - 1) { n /= 1000; i++; }
+  var u = BINARY ? ['B', 'KiB', 'MiB', 'GiB', 'TiB'] : ['B', 'kB', 'MB', 'GB', 'TB'], k = BINARY ? 1024 : 1000, i = 0;
+  while (n >= k - 0.5 && i < u.length - 1) { n /= k; i++; }
   return (i ? String(Number(n.toPrecision(3))) : String(Math.round(n))) + NB + u[i];
 }
 function dur(s) {
