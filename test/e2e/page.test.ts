@@ -488,6 +488,10 @@ describe('upload page in Chromium', () => {
       await page.setInputFiles('#files', [file])
       await until(() => page.locator('#list li[data-state="refused"]').count()).toBe(1)
       expect((await rowTexts(page))[0]!.meta).toContain('Too large (1.46 KiB): this receiver takes files up to 1 KiB.')
+      // No progress to tell for a refused file: its bar says why, not "0%".
+      const bar = page.getByRole('progressbar', { name: 'over.bin' })
+      expect(await bar.getAttribute('aria-valuenow')).toBeNull()
+      expect(await bar.getAttribute('aria-valuetext')).toMatch(/^Too large/)
       expect(problems).toEqual([])
     } finally {
       await ctx.close()

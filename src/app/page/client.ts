@@ -165,7 +165,9 @@ function paint(it) {
   var e = it.el, p = pct(it), st = it.state, info = '', btn = '', label = '';
   e.li.setAttribute('data-state', st);
   e.fill.style.width = (st === 'failed' || st === 'refused' ? 100 : p) + '%';
-  e.bar.setAttribute('aria-valuenow', String(p));
+  // A failed or refused file has no progress to tell: a screen reader heard "99%, … not sent".
+  if (st === 'failed' || st === 'refused') e.bar.removeAttribute('aria-valuenow');
+  else e.bar.setAttribute('aria-valuenow', String(p));
   e.pc.textContent = p + '%';
   if (st === 'queued') { info = (offline ? 'Waiting for the receiver' : 'Waiting') + ' · ' + size(it.size); btn = 'Cancel'; }
   else if (st === 'sending') {
@@ -194,7 +196,7 @@ function paint(it) {
   else if (st === 'failed') { info = it.msg; btn = 'Retry'; }
   else if (st === 'refused') { info = it.msg; btn = 'Remove'; }
   if (!(st === 'done' && !same(it.stored.name, it.path))) e.msg.textContent = info;
-  e.bar.setAttribute('aria-valuetext', p + '%' + (info ? ', ' + info : ''));
+  e.bar.setAttribute('aria-valuetext', st === 'failed' || st === 'refused' ? info : p + '%' + (info ? ', ' + info : ''));
   e.x.hidden = !btn;
   if (btn) {
     e.x.textContent = btn;
