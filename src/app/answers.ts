@@ -1,4 +1,5 @@
 // How answers look: JSON for scripts, small HTML pages for browsers (SPEC §3).
+import { createHash } from 'node:crypto'
 import type { ErrorRenderer, Request, Response } from '../http/connection.js'
 import type { HttpError } from '../errors.js'
 import type { RequestHead } from '../http/head.js'
@@ -14,14 +15,26 @@ export interface FileAnswer {
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8'
-const HTML_TYPE = 'text/html; charset=utf-8'
 
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 }
 
+const ANSWER_STYLE = ':root{color-scheme:light dark}body{font:1.0625rem/1.5 system-ui,sans-serif;max-width:40rem;margin:0 auto;padding:1.5rem 1rem}h1{font-size:1.6rem;line-height:1.25}p,li{overflow-wrap:anywhere}a{display:inline-block;padding:.5rem 0;font-weight:600}'
+
 function page(title: string, body: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><link rel="icon" href="data:,"><title>${escapeHtml(title)}</title><meta name="color-scheme" content="light dark"><style>:root{color-scheme:light dark}body{font:17px/1.5 system-ui,sans-serif;max-width:40rem;margin:0 auto;padding:1.5rem 1rem}h1{font-size:1.6rem;line-height:1.25}p,li{overflow-wrap:anywhere}a{display:inline-block;padding:.5rem 0;font-weight:600}</style></head><body>${body}</body></html>`
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><link rel="icon" href="data:,"><title>${escapeHtml(title)}</title><meta name="color-scheme" content="light dark"><style>${ANSWER_STYLE}</style></head><body>${body}</body></html>`
+}
+
+/**
+ * The answer pages show names a client chose. They are escaped; as with the upload page, a strict
+ * policy is the second line: no script at all, only this one style.
+ */
+const HTML_HEADERS = {
+  'Content-Type': 'text/html; charset=utf-8',
+  'Content-Security-Policy': `default-src 'none'; style-src 'sha256-${createHash('sha256').update(ANSWER_STYLE).digest('base64')}'; img-src data:; base-uri 'none'; form-action 'none'`,
+  'X-Content-Type-Options': 'nosniff',
+  'Cache-Control': 'no-store',
 }
 
 function fileList(files: readonly FileAnswer[]): string {
@@ -52,7 +65,7 @@ function errorBody(err: HttpError, accept: string | undefined, files: readonly F
     const title = err.status === 401 ? 'Access needed' : err.status === 404 ? 'Not found' : 'Upload failed'
     const back = err.status === 401 ? '' : '<p><a href="/">Back</a></p>'
     return {
-      headers: { 'Content-Type': HTML_TYPE, ...NEGOTIATED },
+      headers: { ...HTML_HEADERS, ...NEGOTIATED },
       body: page(title, `<h1>${title}</h1><p>${message}</p>${stored}${rest}${back}`),
     }
   }
@@ -68,7 +81,7 @@ export function sendError(req: Request, res: Response, err: HttpError, files: re
 export function sendStored(req: Request, res: Response, files: readonly FileAnswer[]): void {
   if (prefersHtml(req.header('accept'))) {
     const body = page('Uploaded', `<h1>Uploaded ${files.length === 1 ? '1 file' : `${files.length} files`}</h1>${fileList(files)}<p><a href="/">Upload more</a></p>`)
-    res.send(201, { 'Content-Type': HTML_TYPE, ...NEGOTIATED }, body)
+    res.send(201, { ...HTML_HEADERS, ...NEGOTIATED }, body)
     return
   }
   res.send(201, { 'Content-Type': JSON_TYPE, ...NEGOTIATED }, JSON.stringify({ files }) + '\n')

@@ -1,7 +1,7 @@
 // Uploads against the real CLI: curl (-F, -T, --data-binary, chunked, Expect: 100-continue), fetch with
 // FormData, raw sockets; names, folders, collisions and every upload-shaping flag (SPEC §1, §3, §4, §6).
 import { execFileSync } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
@@ -529,6 +529,25 @@ describe('collisions', () => {
     expect(readFileSync(path.join(c.dir, 'real.txt'), 'utf8')).toBe('real')
     expect(statSync(path.join(c.dir, 'photos')).isDirectory()).toBe(true)
     expect(tempFiles(c.dir)).toEqual([])
+  })
+
+  it('HTML answers (a browser form post, an error) carry a strict CSP whose one style hash matches, nosniff and no-store', async () => {
+    const c = await cli(['--max-file-size', '5'])
+    const form = new FormData()
+    form.append('file', new Blob(['hi']), '<b>x</b>.txt')
+    const ok = await fetch(`${c.url}/`, { method: 'POST', body: form, headers: { Accept: 'text/html' } })
+    const bad = await fetch(`${c.url}/big.txt`, { method: 'PUT', body: 'too large', headers: { Accept: 'text/html' } })
+    for (const [r, status] of [[ok, 201], [bad, 413]] as const) {
+      expect(r.status).toBe(status)
+      const html = await r.text()
+      const csp = r.headers.get('content-security-policy') ?? ''
+      expect(csp).toMatch(/^default-src 'none'; /)
+      const style = /<style>([^<]*)<\/style>/.exec(html)![1]!
+      expect(csp).toContain(`'sha256-${createHash('sha256').update(style).digest('base64')}'`)
+      expect(r.headers.get('x-content-type-options')).toBe('nosniff')
+      expect(r.headers.get('cache-control')).toBe('no-store')
+      expect(html).not.toContain('<b>x</b>')
+    }
   })
 
   it('a raw body with an empty Content-Type has no type: application/octet-stream, as with none', async () => {
