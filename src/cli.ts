@@ -191,10 +191,10 @@ function expandShortGroups(argv: string[]): string[] {
     if (takesValue.has(word)) {
       out.push(word, ...argv.slice(i + 1, i + 2))
       i++
-    } else if (/^-[^-]{2,}/.test(word) && /^-[A-Za-z]+/.exec(word)![0].length > 1) {
+    } else if (/^-[^-]{2,}/.test(word)) {
       // Letters up to the first that takes a value (whose value may be anything): something else
-      // in a group (`-q😀`, `-qh-x`) leaves the word whole, for commander to call it unknown.
-      const letters = /^-[A-Za-z]+/.exec(word)![0]
+      // in a group (`-q😀`, `-qh-x`, `-😀`) leaves the word whole, for commander to call it unknown.
+      const letters = /^-[A-Za-z]*/.exec(word)![0]
       const valueAt = [...letters.slice(1)].findIndex((ch) => takesValue.has(`-${ch}`))
       if (valueAt === -1 && letters.length < word.length) {
         out.push(word)

@@ -263,6 +263,8 @@ describe.concurrent('usage errors: exit 2, one line on stderr, nothing listening
     expect((await runToExit(['--port', '0', '--token', '--once', 'true'])).stderr).toBe('upload-recv: unexpected argument "true": only options are taken\n')
     // A group with something other than letters is left whole for commander: one clear line.
     expect((await runToExit(['-q😀'])).stderr).toBe("upload-recv: unknown option '-😀'\n")
+    const emoji = await runToExit(['-😀x'])
+    expect([emoji.code, emoji.stderr]).toEqual([2, "upload-recv: unknown option '-😀x'\n"])
     // A switch given a value is told so, not sent to --dir.
     expect((await runToExit(['--port', '0', '--once', 'true'])).stderr).toBe(
       'upload-recv: unexpected argument "true": --once takes no value (leave "true" out)\n',
