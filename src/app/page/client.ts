@@ -162,7 +162,7 @@ function stalled(it) {
 }
 
 function paint(it) {
-  var e = it.el, p = pct(it), st = it.state, info = '', btn = '', label = '';
+  var e = it.el, p = pct(it), st = it.state, info = '', btn = '', label = '', renamed = '';
   e.li.setAttribute('data-state', st);
   e.fill.style.width = (st === 'failed' || st === 'refused' ? 100 : p) + '%';
   // A failed or refused file has no progress to tell: a screen reader heard "99%, … not sent".
@@ -185,17 +185,13 @@ function paint(it) {
     var s = it.stored;
     info = 'Saved · ' + size(s.size);
     e.nm.textContent = s.name;
-    if (!same(s.name, it.path)) {
-      // The client's own name, isolated: a bidi control in it must not reorder the sentence.
-      var from = el('bdi', '', it.path);
-      e.msg.textContent = info + ' · renamed from ';
-      e.msg.appendChild(from);
-      info = e.msg.textContent;
-    }
+    if (!same(s.name, it.path)) { info += ' · renamed from '; renamed = it.path; }
   } else if (st === 'cancelled') { info = 'Cancelled'; btn = 'Retry'; }
   else if (st === 'failed') { info = it.msg; btn = 'Retry'; }
   else if (st === 'refused') { info = it.msg; btn = 'Remove'; }
-  if (!(st === 'done' && !same(it.stored.name, it.path))) e.msg.textContent = info;
+  e.msg.textContent = info;
+  // The client's own name, isolated: a bidi control in it must not reorder the sentence.
+  if (renamed) { e.msg.appendChild(el('bdi', '', renamed)); info += renamed; }
   e.bar.setAttribute('aria-valuetext', st === 'failed' || st === 'refused' ? info : p + '%' + (info ? ', ' + info : ''));
   e.x.hidden = !btn;
   if (btn) {
