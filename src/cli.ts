@@ -169,8 +169,10 @@ function printInfo(text: string): Promise<number> {
 const INFO_FLAGS = new Set(['-h', '--help', '-V', '--version'])
 
 /** Flags that take the next word as their value whatever it looks like (`--token -V`). */
+let valueFlagSet: Set<string | undefined> | null = null
 function valueFlags(): Set<string | undefined> {
-  return new Set(buildProgram().options.filter((o) => o.required).flatMap((o) => [o.long, o.short]))
+  valueFlagSet ??= new Set(buildProgram().options.filter((o) => o.required).flatMap((o) => [o.long, o.short]))
+  return valueFlagSet
 }
 
 /**
@@ -214,44 +216,44 @@ function expandShortGroups(argv: string[]): string[] {
   return out
 }
 
+/** What each word of an expanded command line is, argv[2] on: after `--`, every word is an operand. */
+type Role = 'flag' | 'value' | 'operand' | 'end'
+
+function roles(argv: string[]): Role[] {
+  const takesValue = valueFlags()
+  const out: Role[] = []
+  for (let i = 2; i < argv.length; i++) {
+    const word = argv[i]!
+    if (word === '--') {
+      out.push('end', ...argv.slice(i + 1).map((): Role => 'operand'))
+      break
+    }
+    if (takesValue.has(word)) {
+      out.push('flag')
+      if (i + 1 < argv.length) out.push('value')
+      i++
+    } else out.push(word.startsWith('-') ? 'flag' : 'operand')
+  }
+  return out
+}
+
 /**
  * commander prints --help or --version as soon as it meets one, whatever else is on the line. A
  * line that is wrong in itself (`--bogus --version`) is still a usage error (SPEC §1): the rest of
  * it is parsed first, by a program that prints nothing. Short groups are expanded by now.
  */
 function checkBesideInfo(argv: string[]): void {
-  const takesValue = valueFlags()
-  const rest = argv.slice(0, 2)
-  let found = false
-  for (let i = 2; i < argv.length; i++) {
-    const word = argv[i]!
-    if (word === '--') {
-      rest.push(...argv.slice(i))
-      break
-    }
-    if (INFO_FLAGS.has(word)) found = true
-    else if (takesValue.has(word)) {
-      rest.push(word, ...argv.slice(i + 1, i + 2))
-      i++
-    } else rest.push(word)
-  }
-  if (found) parse(buildProgram(), rest)
+  const role = roles(argv)
+  const info = (word: string, i: number) => role[i] === 'flag' && INFO_FLAGS.has(word)
+  const words = argv.slice(2)
+  if (words.some(info)) parse(buildProgram(), [...argv.slice(0, 2), ...words.filter((word, i) => !info(word, i))])
 }
 
-/** The word before the first stray `word` (not a flag's value, as in `--token --once true`). */
-function wordBefore(argv: string[], word: string): string | undefined {
-  const takesValue = valueFlags()
-  let before: string | undefined
-  for (let i = 2; i < argv.length; i++) {
-    if (argv[i] === '--') return undefined
-    if (takesValue.has(argv[i])) {
-      // The flag and its value: neither is what a stray word could follow as a switch.
-      i++
-      before = undefined
-    } else if (argv[i] === word) return before
-    else before = argv[i]
-  }
-  return undefined
+/** The flag right before the first stray `word`, if a flag is what it follows (`--once true`, not `--token --once true`). */
+function flagBefore(argv: string[], word: string): string | undefined {
+  const role = roles(argv)
+  const at = argv.slice(2).findIndex((w, i) => w === word && role[i] === 'operand')
+  return at > 0 && role[at - 1] === 'flag' ? argv[at + 1] : undefined
 }
 
 /** commander's parse, but a stray word is named, with the likeliest fix: a folder without --dir. */
@@ -263,7 +265,7 @@ function parse(program: Command, argv: string[]): void {
     const word = program.args[0] ?? ''
     // `--once true`: a switch given a value, not a folder given without --dir.
     const switchy = /^(?:true|false|yes|no|on|off|1|0)$/i.test(word)
-    const before = switchy ? wordBefore(argv, word) : undefined
+    const before = switchy ? flagBefore(argv, word) : undefined
     const toggle = before === undefined ? undefined : program.options.find((o) => !o.required && !o.optional && (o.long === before || o.short === before))
     if (toggle) throw new UsageError(`unexpected argument ${JSON.stringify(word)}: ${toggle.long} takes no value (leave ${JSON.stringify(word)} out)`)
     const hint = word.startsWith('-') || switchy ? '' : ` (to store files in it, give --dir ${JSON.stringify(word)})`
