@@ -68,6 +68,9 @@ export function fitName(name: string, infix = ''): string {
 /** Collision numbers never go past this (and a name's room in its path is kept for it). */
 export const MAX_COLLISION_NUMBER = 999_999
 
+/** Past this many taken names in a row something is wrong (or hostile); give up rather than loop. */
+const MAX_COLLISION_ATTEMPTS = 10_000
+
 /** Names remembered per store (a key is a folder and a name: up to ~4 KiB), the oldest forgotten first. */
 const NUMBERING_KEYS = 1024
 
@@ -80,11 +83,6 @@ const NUMBERING_KEYS = 1024
 export class Numbering {
   private readonly after = new Map<string, number>()
 
-  /** The number for attempt `i` (0: the name as it is). */
-  number(dir: string, base: string, i: number): number {
-    return i === 0 ? 0 : (this.after.get(`${dir}\0${base}`) ?? 0) + i
-  }
-
   given(dir: string, base: string, n: number): void {
     if (n === 0) return
     const key = `${dir}\0${base}`
@@ -92,6 +90,20 @@ export class Numbering {
     this.after.delete(key)
     if (this.after.size >= NUMBERING_KEYS) this.after.delete(this.after.keys().next().value!)
     this.after.set(key, n)
+  }
+
+  /** The number for attempt `i` (0: the name as it is). */
+  number(dir: string, base: string, i: number): number {
+    return i === 0 ? 0 : (this.after.get(`${dir}\0${base}`) ?? 0) + i
+  }
+
+  /** The names to try, attempt by attempt from `from`, bounded: [attempt, number, name]. */
+  *candidates(dir: string, base: string, from = 0): Generator<[attempt: number, n: number, name: string]> {
+    for (let i = from; i < MAX_COLLISION_ATTEMPTS; i++) {
+      const n = this.number(dir, base, i)
+      if (n > MAX_COLLISION_NUMBER) return
+      yield [i, n, candidateName(base, n)]
+    }
   }
 }
 

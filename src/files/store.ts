@@ -15,7 +15,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
 import { HttpError, shuttingDown, toHttpError } from '../errors.js'
-import { MAX_COLLISION_NUMBER, NAME_MAX_BYTES, Numbering, TEMP_PREFIX, candidateName, fitDepth, utf8Length } from './names.js'
+import { MAX_COLLISION_NUMBER, NAME_MAX_BYTES, Numbering, TEMP_PREFIX, fitDepth, utf8Length } from './names.js'
 import { streamToFd, writeAllSync } from './file-sink.js'
 import { fileTooLarge } from './sink.js'
 
@@ -43,8 +43,6 @@ export interface Store {
 const TEMP_SUFFIX = '.part'
 // Every file we create: never opens an existing file, nor follows a symlink planted under the name.
 const CREATE_NEW = constants.O_CREAT | constants.O_EXCL
-// Past this many taken names in a row something is wrong (or hostile); give up rather than loop.
-const MAX_ATTEMPTS = 10_000
 
 export function createStore(opts: StoreOptions): Store {
   const temps = new Set<string>()
@@ -190,10 +188,7 @@ function takeWholeIfSmall(source: Readable): Buffer[] | null {
 
 /** The synchronous twin of publish's common case; null where links are unsupported (publish falls back). */
 function linkNoClobberSync(tmp: string, dir: string, base: string, numbering: Numbering): string | null {
-  for (let i = 0; i < MAX_ATTEMPTS; i++) {
-    const n = numbering.number(dir, base, i)
-    if (n > MAX_COLLISION_NUMBER) break
-    const name = candidateName(base, n)
+  for (const [, n, name] of numbering.candidates(dir, base)) {
     try {
       linkSync(tmp, inDir(dir, name))
       numbering.given(dir, base, n)
@@ -216,10 +211,7 @@ function tooManyNamed(base: string): HttpError {
 
 /** No-clobber publish: link(2) fails with EEXIST if the name exists, atomically, so racing uploads both survive. */
 async function publish(tmp: string, dir: string, base: string, numbering: Numbering): Promise<string> {
-  for (let i = 0; i < MAX_ATTEMPTS; i++) {
-    const n = numbering.number(dir, base, i)
-    if (n > MAX_COLLISION_NUMBER) break
-    const name = candidateName(base, n)
+  for (const [i, n, name] of numbering.candidates(dir, base)) {
     try {
       await fs.link(tmp, inDir(dir, name))
       numbering.given(dir, base, n)
@@ -240,10 +232,7 @@ async function publish(tmp: string, dir: string, base: string, numbering: Number
  * an empty file is briefly visible under the final name.
  */
 async function publishWithoutLinks(tmp: string, dir: string, base: string, numbering: Numbering, from: number): Promise<string> {
-  for (let i = from; i < MAX_ATTEMPTS; i++) {
-    const n = numbering.number(dir, base, i)
-    if (n > MAX_COLLISION_NUMBER) break
-    const name = candidateName(base, n)
+  for (const [, n, name] of numbering.candidates(dir, base, from)) {
     const target = inDir(dir, name)
     try {
       const h = await fs.open(target, CREATE_NEW | constants.O_WRONLY, 0o644)
