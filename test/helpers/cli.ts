@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { StringDecoder } from 'node:string_decoder'
 import { fileURLToPath } from 'node:url'
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
@@ -62,10 +63,15 @@ export async function startCli(
   const exited = new Promise<number | string>((resolve) =>
     proc.on('exit', (code, signal) => resolve(code ?? signal ?? -1)),
   )
-  proc.stdout!.on('data', (d: Buffer) => {
-    out += d.toString()
+  // Decoded as a stream: a read can end inside a multi-byte character of a file name. Standard
+  // output stays bytes for other listeners (--stdout tests).
+  const outText = new StringDecoder('utf8')
+  proc.stderr!.setEncoding('utf8')
+  proc.stdout!.on('data', (b: Buffer) => {
+    const d = outText.write(b)
+    out += d
     if (!json) return
-    lineBuf += d.toString()
+    lineBuf += d
     let nl
     while ((nl = lineBuf.indexOf('\n')) !== -1) {
       const line = lineBuf.slice(0, nl)
@@ -78,8 +84,8 @@ export async function startCli(
     }
     for (const w of waiters) w()
   })
-  proc.stderr!.on('data', (d: Buffer) => {
-    err += d.toString()
+  proc.stderr!.on('data', (d: string) => {
+    err += d
     for (const w of waiters) w()
   })
 

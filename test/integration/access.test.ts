@@ -597,7 +597,7 @@ describe('UPLOAD_RECV_TOKEN', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let err = ''
-    proc.stderr!.on('data', (d: Buffer) => (err += d.toString()))
+    proc.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d))
     const code = await withTimeout(new Promise<number | null>((r) => proc.on('exit', r)), 10_000, 'exit')
     expect(code).toBe(2)
     expect(err).toMatch(/--auth/)

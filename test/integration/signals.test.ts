@@ -108,7 +108,7 @@ describe('signals', () => {
     const args = ['--port', '0', '--host', '127.0.0.1', '--json', '--dir', path.join(root, 'in'), '--tls-cert', fifo, '--tls-key', cert.keyFile]
     const proc = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
-    proc.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    proc.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
     const exited = new Promise<number | string | null>((r) => proc.on('exit', (code, sig) => r(code ?? sig)))
     try {
       await until(() => waitsOnFifo(proc.pid!), 10_000, 'start-up reading the certificate')
@@ -372,8 +372,8 @@ function runToExit(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Exit> {
   const proc = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...env } })
   let stdout = ''
   let stderr = ''
-  proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-  proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  proc.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+  proc.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
   return withTimeout(
     new Promise<Exit>((resolve) => proc.on('close', (code, sig) => resolve({ code: code ?? sig ?? -1, stdout, stderr }))),
     10_000,
@@ -477,7 +477,7 @@ describe('broken output streams', () => {
     })
     closeSync(full)
     let err = ''
-    proc.stderr!.on('data', (d: Buffer) => (err += d.toString()))
+    proc.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d))
     const exited = new Promise<number | string | null>((r) => proc.on('exit', (code, sig) => r(code ?? sig)))
     try {
       await until(() => /127\.0\.0\.1:\d+/.test(err), 10_000, 'the banner', () => err)
@@ -498,7 +498,7 @@ describe('broken output streams', () => {
     })
     closeSync(full)
     let err = ''
-    proc.stderr!.on('data', (d: Buffer) => (err += d.toString()))
+    proc.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d))
     const exited = new Promise<number | string | null>((r) => proc.on('exit', (code, sig) => r(code ?? sig)))
     try {
       await until(() => err.includes('Ctrl-C stops'), 10_000, 'the banner', () => err)
@@ -516,7 +516,7 @@ describe('broken output streams', () => {
     })
     proc.stderr.destroy()
     let out = ''
-    proc.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    proc.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
     const exited = new Promise<number | string | null>((r) => proc.on('exit', (code, sig) => r(code ?? sig)))
     try {
       await until(() => out.includes('"listening"'), 10_000, 'listening', () => out)

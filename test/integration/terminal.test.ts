@@ -69,8 +69,8 @@ function track(proc: ChildProcess): Run {
   children.push(proc)
   let out = ''
   let err = ''
-  proc.stdout?.on('data', (d: Buffer) => (out += d.toString()))
-  proc.stderr?.on('data', (d: Buffer) => (err += d.toString()))
+  proc.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d))
+  proc.stderr?.setEncoding('utf8').on('data', (d: string) => (err += d))
   const exited = new Promise<number | string>((resolve) => proc.on('exit', (code, sig) => resolve(code ?? sig ?? -1)))
   return { proc, out: () => out, err: () => err, exited }
 }

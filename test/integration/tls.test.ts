@@ -341,8 +341,8 @@ describe.concurrent('a wrong certificate or key: one clear line, nothing listeni
     )
     let stdout = ''
     let stderr = ''
-    proc.stdout!.on('data', (d: Buffer) => (stdout += d.toString()))
-    proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
+    proc.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+    proc.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
     return withTimeout(
       new Promise<Exit>((resolve) => proc.on('close', (code) => resolve({ code, stdout, stderr }))),
       10_000,

@@ -19,7 +19,7 @@ function start(heldSignals?: () => NodeJS.Signals[]) {
   dirs.push(dir)
   const stdout = new PassThrough()
   let out = ''
-  stdout.on('data', (d: Buffer) => (out += d.toString()))
+  stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
   const signals = new EventEmitter()
   const config = parseConfig({ dir, port: '0', host: '127.0.0.1', json: true, quiet: true })
   const done = run(config, { stdout, stderr: new PassThrough(), env: {}, version: '0.0.0', signals, ...(heldSignals ? { heldSignals } : {}) })
