@@ -56,6 +56,7 @@ function configBlock(config: Config): string {
     maxFileSize: finite ? config.maxFileSize : null,
     maxFileSizeText: finite ? limitText(config.maxFileSize) : null,
     maxFiles: Number.isFinite(config.maxFiles) ? config.maxFiles : null,
+    maxConnections: config.maxConnections,
     allow: config.allowText,
     flat: config.flat,
   }

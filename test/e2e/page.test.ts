@@ -10,6 +10,7 @@ import path from 'node:path'
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type CDPSession, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT, removeDir, startCli, tmpDir, type Cli } from '../helpers/cli.js'
+import { heldPut } from '../helpers/raw.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 const SHOTS = path.join(ROOT, 'test-output/screenshots')
@@ -412,6 +413,43 @@ describe('upload page in Chromium', () => {
       expect(await page.locator('#alert').isHidden()).toBe(true)
       // Chromium's own lines for the refused connections are not the page's.
       expect(problems.filter((p) => !/Failed to load resource/.test(p))).toEqual([])
+    } finally {
+      await ctx.close()
+    }
+  })
+
+  it('a receiver at its --max-connections (503): the files wait and go on by themselves once a connection is free; none fails', async () => {
+    // Three connections: the page's own, and two uploads held mid-body by another client.
+    const c = await cli(['--max-connections', '3'])
+    const picked = [1, 2, 3].map((n) => fixture(`busy/b${n}.bin`, 30_000))
+    const { ctx, page, problems } = await open({ ...PHONE }, c.url + '/')
+    const release = [await heldPut(c, 'held-a.bin', randomBytes(1000), 10), await heldPut(c, 'held-b.bin', randomBytes(1000), 10)]
+    try {
+      await page.setInputFiles('#files', picked)
+      await until(() => text(page, '#alert')).toContain('The receiver is busy')
+      expect(await page.locator('#list li[data-state="failed"]').count()).toBe(0)
+      expect(await Promise.all(release.map((r) => r()))).toEqual([201, 201])
+      await until(() => doneRows(page).count(), 20_000).toBe(3)
+      for (const f of picked) expect(sha256(path.join(c.dir, path.basename(f)))).toBe(sha256(f))
+      expect(await page.locator('#alert').isHidden()).toBe(true)
+      expect(c.events.filter((e) => e.event === 'failed')).toEqual([])
+      expect(problems.filter((p) => !/Failed to load resource/.test(p))).toEqual([])
+    } finally {
+      await ctx.close()
+    }
+  })
+
+  it('below 4 connections the page sends fewer files at once, leaving one connection free', async () => {
+    const c = await cli(['--max-connections', '2'])
+    const picked = [1, 2, 3].map((n) => fixture(`cap2/c${n}.bin`, 200_000))
+    const { ctx, page } = await open({ ...PHONE }, c.url + '/')
+    try {
+      await throttle(page, 400_000)
+      await page.setInputFiles('#files', picked)
+      await until(() => text(page, '#sum')).toMatch(/^1 sending, 2 waiting · /)
+      await throttle(page, null)
+      await until(() => doneRows(page).count(), 20_000).toBe(3)
+      expect(c.events.filter((e) => e.event === 'failed')).toEqual([])
     } finally {
       await ctx.close()
     }

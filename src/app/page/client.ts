@@ -14,7 +14,9 @@ root.classList.add('js');
 if (/[?&]token=/.test(location.search) && history.replaceState) history.replaceState(null, '', location.pathname);
 function $(id) { return d.getElementById(id); }
 var cfg = JSON.parse($('config').textContent);
-var LIMIT = 3, NB = '\u00a0';
+// Three at once, but below a small --max-connections one connection stays free (the page's own,
+// or another phone's), or each extra file would be turned away with 503.
+var LIMIT = Math.max(1, Math.min(3, (cfg.maxConnections || 4) - 1)), NB = '\u00a0';
 var limit = cfg.maxFileSizeText && cfg.maxFileSizeText.replace(' ', NB);
 var list = $('list'), queueEl = $('queue'), live = $('live'), sumEl = $('sum'), allBar = $('allbar'), clearBtn = $('clear'), retryBtn = $('retry'), alertEl = $('alert');
 var items = [], seq = 0, timer = 0, lock = null, title = d.title, wasBusy = false;
@@ -60,6 +62,7 @@ var TOO_MANY = cfg.maxFiles === null ? '' : 'Held back: this receiver takes ' + 
 var NEEDS_LINK = 'This receiver needs its link or QR code: open the address shown where it runs, then try again.';
 var NEEDS_LOGIN = 'The user name or password is no longer accepted: reload the page to sign in again.';
 var LOST = 'Lost the connection to the receiver: waiting for it to come back. The files go on by themselves then.';
+var BUSY = 'The receiver is busy (too many connections at once, or stopping): the files wait and go on by themselves.';
 function refusal(f) {
   if (cfg.maxFileSize !== null && f.size > cfg.maxFileSize) {
     // Just over the limit, the rounded sizes read the same ("1 kB ... up to 1 kB"): say the bytes.
@@ -316,8 +319,27 @@ function answer(it, status, text, challenge) {
     done(it);
     return;
   }
+  if (status === 503) { later(it); return; }
   var err = (body && body.error) || {};
   fail(it, status, explain(status, err.code, err.message, challenge));
+}
+
+/** A 503 stored nothing: the file goes back in the queue, and nothing starts for 3 s. */
+function later(it) {
+  if (it.state !== 'sending' && it.state !== 'saving') return;
+  it.state = 'queued'; it.frac = 0; it.samples = [];
+  if (!offline) {
+    offline = true;
+    warn(BUSY);
+    setTimeout(function () {
+      offline = false;
+      if (alertEl.textContent === BUSY) alertEl.hidden = true;
+      items.forEach(function (o) { if (o.state === 'queued') o.dirty = true; });
+      pump();
+      schedule();
+    }, 3000);
+  }
+  done(it);
 }
 
 function explain(status, code, message, challenge) {
@@ -325,7 +347,6 @@ function explain(status, code, message, challenge) {
   if (code === 'FILE_TOO_LARGE') return cfg.maxFileSizeText ? TOO_LARGE : message;
   if (code === 'TYPE_NOT_ALLOWED' || status === 415) return cfg.allow ? NOT_ALLOWED : message || 'This type of file is not accepted here.';
   if (status === 507) return 'The receiving computer’s disk is full: nothing more can be stored there.';
-  if (status === 503) return 'The receiver is busy or shutting down. Retry in a moment.';
   if (status === 408) return 'The connection was too slow and timed out. Retry on a better connection.';
   return message || 'The receiver answered with an error (' + status + ').';
 }
