@@ -78,9 +78,11 @@ export function sendError(req: Request, res: Response, err: HttpError, files: re
   res.send(err.status, { ...err.headers, ...headers }, body)
 }
 
-export function sendStored(req: Request, res: Response, files: readonly FileAnswer[]): void {
+/** `more`: whether the receiver takes further uploads (not under --once), so a link back leads somewhere. */
+export function sendStored(req: Request, res: Response, files: readonly FileAnswer[], more: boolean): void {
   if (prefersHtml(req.header('accept'))) {
-    const body = page('Uploaded', `<h1>Uploaded ${files.length === 1 ? '1 file' : `${files.length} files`}</h1>${fileList(files)}<p><a href="/">Upload more</a></p>`)
+    const next = more ? '<p><a href="/">Upload more</a></p>' : '<p>This receiver took one upload and has stopped.</p>'
+    const body = page('Uploaded', `<h1>Uploaded ${files.length === 1 ? '1 file' : `${files.length} files`}</h1>${fileList(files)}${next}`)
     res.send(201, { ...HTML_HEADERS, ...NEGOTIATED }, body)
     return
   }

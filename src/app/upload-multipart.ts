@@ -195,7 +195,7 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
   } else if (files.length === 0) {
     throw new HttpError('NO_FILE', 'The form contained no file.')
   } else {
-    sendStored(req, res, files)
+    sendStored(req, res, files, !config.once)
   }
 }
 

@@ -34,5 +34,5 @@ export async function receiveRaw(ctx: AppContext, req: Request, res: Response): 
   if (file) ctx.onStored()
   // Its line is on stdout before the 201: a script reading stdout once curl returns finds it.
   await linesFirst(ctx, req)
-  sendStored(req, res, file ? [file] : [])
+  sendStored(req, res, file ? [file] : [], !config.once)
 }

@@ -965,6 +965,19 @@ describe('answers and modes', () => {
     expect(files(c.dir)).toEqual(['c.txt'])
   })
 
+  it('--once: a browser form post\'s result page does not link back to a receiver that has stopped', async () => {
+    const c = await cli(['--once'])
+    const form = new FormData()
+    form.append('file', new Blob(['once']), 'form.txt')
+    const r = await fetch(`${c.url}/`, { method: 'POST', body: form, headers: { Accept: 'text/html' } })
+    expect(r.status).toBe(201)
+    const html = await r.text()
+    expect(html).toContain('form.txt')
+    expect(html).not.toContain('Upload more')
+    expect(html).toContain('This receiver took one upload and has stopped.')
+    expect(await withTimeout(c.exited, 10_000, '--once exit')).toBe(0)
+  })
+
   it('--stdout writes the first file to standard output, nothing to --dir, and exits 0', async () => {
     const c = await cli(['--stdout'], { json: false })
     const chunks: Buffer[] = []
