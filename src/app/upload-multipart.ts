@@ -96,7 +96,9 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
     // the whole server; the pipeline still sees the error through the stream's errored state.
     stream.on('error', () => {})
     parts.push(stream)
-    if (failure) {
+    // --stdout has its one file: the rest are dropped unread (receive.ts), so no limit or type
+    // of theirs can fail the request.
+    if (failure || ctx.stdout?.claimedBy === req) {
       stream.resume()
       return
     }

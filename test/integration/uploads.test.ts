@@ -1005,6 +1005,22 @@ describe('answers and modes', () => {
     expect(c.stderr()).not.toContain('second.bin')
   })
 
+  it.each([
+    ['--allow .txt', ['--allow', '.txt']],
+    ['--max-files 1', ['--max-files', '1']],
+    ['--max-file-size 100', ['--max-file-size', '100']],
+  ])('--stdout with %s: a file after the one taken is dropped unchecked, so it cannot fail the upload', async (_label, flags) => {
+    const c = await cli(['--stdout', ...flags], { json: false })
+    const chunks: Buffer[] = []
+    c.proc.stdout!.on('data', (d: Buffer) => chunks.push(d))
+    const r = await curl(['-F', `f=@${payload('so2/a.txt', 'first\n')}`, '-F', `g=@${payload('so2/big.bin', Buffer.alloc(300_000, 2))}`, `${c.url}/`])
+    expect(r.info.http_code, r.body).toBe(201)
+    expect(r.json().files.map((f: { originalName: string }) => f.originalName)).toEqual(['a.txt'])
+    expect(await withTimeout(c.exited, 10_000, '--stdout exit')).toBe(0)
+    expect(Buffer.concat(chunks).toString()).toBe('first\n')
+    expect(c.stderr()).not.toContain('big.bin')
+  })
+
   it('--stdout: a form without a file is 400 NO_FILE, and a file refused before its first byte went out leaves stdout to the next upload', async () => {
     const c = await cli(['--stdout', '--max-file-size', '10'], { json: false })
     const chunks: Buffer[] = []
