@@ -59,6 +59,7 @@ function configBlock(config: Config): string {
     maxConnections: config.maxConnections,
     allow: config.allowText,
     flat: config.flat,
+    once: config.once,
   }
   return JSON.stringify(data).replace(/</g, '\\u003c')
 }
@@ -70,6 +71,8 @@ function limitsLine(config: Config): string {
   ]
   if (Number.isFinite(config.maxFiles)) parts.push(config.maxFiles === 1 ? 'one file at a time' : `${config.maxFiles} files at a time`)
   if (config.flat) parts.push('folders are not kept')
+  // --once (and --stdout): the page sends one file per request, so one file is all it can send.
+  if (config.once) parts.push('one upload, then the receiver stops')
   return escapeHtml(parts.join(' · '))
 }
 
@@ -77,8 +80,9 @@ export function uploadPage(config: Config): UploadPage {
   // With no --allow, phones get a photo-and-video picker first (Android's photo picker, iOS's library).
   const media = config.allowText === null
   const accept = config.allowText ? ` accept="${escapeHtml(config.allowText)}"` : ''
-  // One file per request: the pickers take one, so a plain form cannot be refused for a second.
-  const multiple = config.maxFiles === 1 ? '' : ' multiple'
+  // Under --max-files 1 (one file per request) or --once (one request), the pickers take one:
+  // the plain form cannot then be refused for a second file, nor the page send one too many.
+  const multiple = config.maxFiles === 1 || config.once ? '' : ' multiple'
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1,viewport-fit=cover">

@@ -65,6 +65,14 @@ describe('upload page HTML', () => {
     expect(html).toContain('id="folder" type="file" multiple webkitdirectory')
   })
 
+  it('--once: the pickers take one file, and the page says the receiver stops after one upload', () => {
+    const { html } = uploadPage({ ...base, once: true } as Config)
+    expect(html).toContain('id="media" type="file" accept="image/*,video/*"')
+    expect(html).toContain('<input id="files" type="file" name="file" required')
+    expect(html).toContain('Any kind of file · any size · one upload, then the receiver stops')
+    expect(configOf(html).once).toBe(true)
+  })
+
   it('the config block cannot end its element early', () => {
     const { html } = uploadPage({ ...base, allowText: '</script><b>' } as Config)
     expect(configOf(html).allow).toBe('</script><b>')

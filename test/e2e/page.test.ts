@@ -439,6 +439,30 @@ describe('upload page in Chromium', () => {
     }
   })
 
+  it('--once: of several files dropped at once, one is sent and the rest are refused with why; the receiver exits 0 and the page is not left waiting for it', async () => {
+    const c = await cli(['--once'])
+    const picked = [1, 2, 3].map((n) => fixture(`once/o${n}.bin`, 50_000))
+    const { ctx, page, problems } = await open({ ...DESKTOP }, c.url + '/')
+    try {
+      // A drop (or a folder) can hold several files whatever the pickers take.
+      await page.evaluate(() => {
+        ;(document.getElementById('files') as HTMLInputElement).multiple = true
+      })
+      await page.setInputFiles('#files', picked)
+      await until(() => doneRows(page).count(), 15_000).toBe(1)
+      expect(await c.exited).toBe(0)
+      const rows = await rowTexts(page)
+      expect(rows.map((r) => r.state)).toEqual(['done', 'refused', 'refused'])
+      expect(rows[1]!.meta).toContain('This receiver takes one upload and then stops.')
+      expect(diskFiles(c.dir)).toEqual(['o1.bin'])
+      await page.waitForTimeout(500)
+      expect(await page.locator('#alert').isHidden()).toBe(true)
+      expect(problems).toEqual([])
+    } finally {
+      await ctx.close()
+    }
+  })
+
   it('below 4 connections the page sends fewer files at once, leaving one connection free', async () => {
     const c = await cli(['--max-connections', '2'])
     const picked = [1, 2, 3].map((n) => fixture(`cap2/c${n}.bin`, 200_000))

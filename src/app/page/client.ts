@@ -62,6 +62,7 @@ var TOO_MANY = cfg.maxFiles === null ? '' : 'Held back: this receiver takes ' + 
 var NEEDS_LINK = 'This receiver needs its link or QR code: open the address shown where it runs, then try again.';
 var NEEDS_LOGIN = 'The user name or password is no longer accepted: reload the page to sign in again.';
 var LOST = 'Lost the connection to the receiver: waiting for it to come back. The files go on by themselves then.';
+var ONCE = 'This receiver takes one upload and then stops.';
 var BUSY = 'The receiver is busy (too many connections at once, or stopping): the files wait and go on by themselves.';
 function refusal(f) {
   if (cfg.maxFileSize !== null && f.size > cfg.maxFileSize) {
@@ -97,6 +98,8 @@ function add(entries) {
   if (!entries.length) return;
   shown(true);
   var refused = 0, taken = 0, last = null;
+  // --once: the first file sent ends the run, so only one may be on its way or sent.
+  var spent = cfg.once ? items.filter(function (o) { return o.state === 'queued' || o.state === 'sending' || o.state === 'saving' || o.state === 'done'; }).length : 0;
   entries.forEach(function (en) {
     var it = { id: ++seq, file: en.file, path: en.path || en.file.name, size: en.file.size, state: 'queued', frac: 0, msg: '', samples: [] };
     row(it);
@@ -105,6 +108,7 @@ function add(entries) {
     // Those past it wait with a Retry, which sends one on its own.
     var why = refusal(it.file);
     if (why) { it.state = 'refused'; it.msg = why; refused++; last = it; }
+    else if (cfg.once && spent + taken >= 1) { it.state = 'refused'; it.msg = ONCE; refused++; last = it; }
     else if (cfg.maxFiles !== null && taken >= cfg.maxFiles) { it.state = 'failed'; it.msg = TOO_MANY; refused++; last = it; }
     else taken++;
     items.push(it);
