@@ -62,8 +62,10 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
   }
 
   const results: (FileAnswer | null)[] = []
-  const saves: Promise<void>[] = []
-  const parts: Readable[] = []
+  // Only what is still in progress is held: a form of a million empty file inputs (skipped, SPEC
+  // §4) must not hold a million parts and promises until its end (~2.3 KB each).
+  const saves = new Set<Promise<void>>()
+  const parts = new Set<Readable>()
   let failure: HttpError | null = null
   let onFailure: () => void = () => {}
   const failed = new Promise<void>((resolve) => (onFailure = resolve))
@@ -95,7 +97,8 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
     // Until the store's pipeline listens (after async mkdir/open), an unheard 'error' would crash
     // the whole server; the pipeline still sees the error through the stream's errored state.
     stream.on('error', () => {})
-    parts.push(stream)
+    parts.add(stream)
+    stream.once('close', () => parts.delete(stream))
     // --stdout has its one file: the rest are dropped unread (receive.ts), so no limit or type
     // of theirs can fail the request.
     if (failure || ctx.stdout?.claimedBy === req) {
@@ -129,7 +132,7 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
     if (refused) {
       // Refused before the store hears of it: its failed line and event are told here, after
       // those of the files before it (a script reads the events in the form's order).
-      const before = saves.slice()
+      const before = [...saves]
       void Promise.allSettled(before).then(() => reportRefused(ctx, file.client, file.segments, refused))
       fail(refused, shown)
       stream.resume()
@@ -144,12 +147,12 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
       return over ? tooManyFiles(config.maxFiles) : refusal(ctx, file)
     }
     const index = results.push(null) - 1
-    saves.push(
-      storePart(ctx, stream, file, file.originalName === '' ? late : null).then(
-        (answer) => void (results[index] = answer),
-        (err) => fail(err, shown),
-      ),
+    const save = storePart(ctx, stream, file, file.originalName === '' ? late : null).then(
+      (answer) => void (results[index] = answer),
+      (err) => fail(err, shown),
     )
+    saves.add(save)
+    void save.finally(() => saves.delete(save))
   })
 
   // A plain pipe with two listeners: pipeline() would build an AbortSignal and errors per request.
