@@ -18,11 +18,16 @@ const enum State {
 // 13 hex digits stay below 2^53: no precision loss (§7.1 "MUST prevent integer overflow").
 const MAX_SIZE_DIGITS = 13
 
+const LINE_START_BYTES = 64
+const LINE_KEEP_BYTES = 1024
 const malformed = (what: string) => new HttpError('BAD_REQUEST', `Malformed chunked body: ${what}.`)
 
 export class ChunkedDecoder implements BodyDecoder {
   private state = State.SizeLine
-  private line: number[] = []
+  // A size or trailer line split across reads, gathered as bytes: a number[] cost ~12 bytes per
+  // byte (a 16 KiB trailer held ~195 KB per connection).
+  private line = Buffer.allocUnsafe(LINE_START_BYTES)
+  private lineLen = 0
   private remaining = 0
   private trailerBytes = 0
   private extensionBytes = 0
@@ -71,24 +76,33 @@ export class ChunkedDecoder implements BodyDecoder {
 
   private gather(buf: Buffer, start: number, end: number): void {
     const limit = this.state === State.SizeLine ? MAX_CHUNK_LINE_BYTES : MAX_TRAILER_BYTES - this.trailerBytes
-    if (this.line.length + (end - start) > limit) {
+    const need = this.lineLen + (end - start)
+    if (need > limit) {
       throw this.state === State.SizeLine
         ? malformed('chunk size line too long')
         : new HttpError('HEADERS_TOO_LARGE', 'The chunked trailer section is too large.')
     }
-    for (let i = start; i < end; i++) this.line.push(buf[i]!)
+    if (need > this.line.length) {
+      const grown = Buffer.allocUnsafe(Math.max(need, 2 * this.line.length))
+      this.line.copy(grown, 0, 0, this.lineLen)
+      this.line = grown
+    }
+    buf.copy(this.line, this.lineLen, start, end)
+    this.lineLen = need
   }
 
   private lineDone(): void {
     const line = this.line
-    this.line = []
-    const n = line.length
+    const n = this.lineLen
+    this.lineLen = 0
+    // A long trailer line's room is not kept for the rest of the connection.
+    if (line.length > LINE_KEEP_BYTES) this.line = Buffer.allocUnsafe(LINE_START_BYTES)
     if (n < 2 || line[n - 2] !== CR) throw malformed('bare LF')
     if (this.state === State.SizeLine) {
       this.remaining = parseSizeLine(line, n - 2)
       // What follows the size digits (checked well-formed just now) is extensions.
       let digits = 0
-      while (HEX_VALUE[line[digits]!]! >= 0) digits++
+      while (digits < n - 2 && HEX_VALUE[line[digits]!]! >= 0) digits++
       this.extensionBytes += n - 2 - digits
       if (this.extensionBytes > MAX_CHUNK_EXTENSION_BYTES) {
         throw new HttpError('BAD_REQUEST', `The chunked body's extensions are over ${MAX_CHUNK_EXTENSION_BYTES / 1024} KiB in all.`)
@@ -106,7 +120,7 @@ export class ChunkedDecoder implements BodyDecoder {
 }
 
 /** chunk-size = 1*HEXDIG, then `*( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] )`: `2;` and `a ` are malformed. */
-function parseSizeLine(line: number[], end: number): number {
+function parseSizeLine(line: Uint8Array, end: number): number {
   let i = 0
   let size = 0
   while (i < end && HEX_VALUE[line[i]!]! >= 0) {
@@ -136,12 +150,12 @@ function parseSizeLine(line: number[], end: number): number {
   return size
 }
 
-function skipBws(line: number[], i: number, end: number): number {
+function skipBws(line: Uint8Array, i: number, end: number): number {
   while (i < end && (line[i] === SP || line[i] === HTAB)) i++
   return i
 }
 
-function skipExtValue(line: number[], i: number, end: number): number {
+function skipExtValue(line: Uint8Array, i: number, end: number): number {
   if (line[i] !== DQUOTE) {
     const start = i
     while (i < end && TCHAR[line[i]!] === 1) i++
@@ -163,7 +177,7 @@ function skipExtValue(line: number[], i: number, end: number): number {
   return i + 1
 }
 
-function checkTrailerField(line: number[], end: number): void {
+function checkTrailerField(line: Uint8Array, end: number): void {
   let i = 0
   while (i < end && TCHAR[line[i]!] === 1) i++
   if (i === 0 || line[i] !== COLON) throw malformed('invalid trailer field')
