@@ -100,14 +100,19 @@ export function createJsonReporter(out: Writable & { isTTY?: boolean }): DataRep
   }
 }
 
-/** Without --json, stdout carries one stored path per line and nothing else (SPEC §2). */
+/**
+ * Without --json, stdout carries one stored path per line and nothing else (SPEC §2). The path as
+ * it is, for a script; on a terminal a person reads it, so a bidi mark in a name is shown escaped
+ * (`\u200f`) rather than reordering the line.
+ */
 export function createPathReporter(out: Writable & { isTTY?: boolean }): DataReporter {
   const writer = lineWriter(out)
+  const shown = out.isTTY === true ? (p: string) => p.replace(INVISIBLE, escape) : (p: string) => p
   return {
     flush: writer.flush,
     congested: writer.congested,
     emit(e: UploadEvent) {
-      if (e.type === 'stored') writer.write(e.path + '\n')
+      if (e.type === 'stored') writer.write(shown(e.path) + '\n')
       else if (e.type === 'closed') writer.flush()
     },
   }

@@ -1,6 +1,6 @@
 // The terminal as people see it (SPEC §2): the real CLI under a real pseudo-terminal (util-linux
 // `script`) while curl uploads at a throttled rate; then the same with stderr piped.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
@@ -292,6 +292,23 @@ describe.skipIf(!HAVE_SCRIPT)('--stdout and a terminal', () => {
     expect(out).toContain('upload-recv: --stdout: standard output is a terminal')
     expect(out).toMatch(/exit=1\s*$/)
     expect(out).not.toContain('http://')
+  })
+})
+
+describe.skipIf(!HAVE_SCRIPT || !HAVE_CURL)('stored paths on a terminal', () => {
+  it('a bidi mark in a name is shown escaped on a terminal (it would reorder the line), and kept as is in the file name', async () => {
+    const dir = scratch()
+    const target = path.join(dir, 'in')
+    const { run, port } = startOnTty(['--dir', target, '--once', '--no-qr'])
+    const url = `http://127.0.0.1:${await port}/`
+    const up = await new Promise<string>((resolve) =>
+      execFile('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--data-binary', 'x', `${url}abc%E2%80%8Fdef.txt`], (_e, out) => resolve(out)),
+    )
+    expect(up).toBe('201')
+    expect(await withTimeout(run.exited, 10_000, 'CLI exit after --once')).toBe(0)
+    expect(run.out()).toContain(`${target}/abc\\u200fdef.txt`)
+    expect(run.out()).not.toContain('\u200f')
+    expect(readdirSync(target)).toEqual(['abc\u200fdef.txt'])
   })
 })
 
