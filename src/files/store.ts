@@ -9,7 +9,6 @@ import {
   open as openCallback,
   openSync,
   unlinkSync,
-  type Stats,
 } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
@@ -17,6 +16,7 @@ import type { Readable } from 'node:stream'
 import { HttpError, shuttingDown, toHttpError } from '../errors.js'
 import { MAX_COLLISION_NUMBER, NAME_MAX_BYTES, Numbering, TEMP_PREFIX, fitDepth, utf8Length } from './names.js'
 import { streamToFd, writeAllSync } from './file-sink.js'
+import { Folders, inDir, type Entered } from './folders.js'
 import { fileTooLarge } from './sink.js'
 
 export interface StoreOptions {
@@ -47,27 +47,36 @@ const CREATE_NEW = constants.O_CREAT | constants.O_EXCL
 export function createStore(opts: StoreOptions): Store {
   const temps = new Set<string>()
   const numbering = new Numbering()
+  const folders = new Folders(opts.root)
   const rootBytes = utf8Length(opts.root)
   let removed = false
 
   async function save(source: Readable, requested: readonly string[], onProgress?: (n: number) => void) {
     let tmp: string | null = null
     let fd: number | null = null
+    let entered: Entered | null = null
+    let stored = false
     try {
       // Past PATH_MAX the kernel says ENAMETOOLONG; a root that long is left to say so.
       const segments = fitDepth(rootBytes, requested, longestLast(requested[requested.length - 1]!)) ?? requested
       const folder = segments.slice(0, -1)
-      const dir = await ensureDir(opts.root, folder)
+      entered = await folders.enter(folder)
+      const dir = entered.dir
       const base = segments[segments.length - 1]!
       // The answer's name: relative to the root, `/`-separated (segments never contain a separator).
       const named = (name: string) => (folder.length === 0 ? name : `${folder.join('/')}/${name}`)
       const whole = takeWholeIfSmall(source)
-      if (whole !== null) return saveSmall(dir, base, whole, named)
+      if (whole !== null) {
+        const saved = await saveSmall(dir, base, whole, named)
+        stored = true
+        return saved
+      }
       tmp = inDir(dir, tempName())
       fd = await openExclusive(tmp)
       temps.add(tmp)
       const result = await streamToFd(source, fd, { maxFileSize: opts.maxFileSize, onProgress })
       const finalName = opts.overwrite ? await replace(tmp, dir, base, numbering) : await publish(tmp, dir, base, numbering)
+      stored = true
       return { name: named(finalName), ...result }
     } catch (err) {
       source.destroy()
@@ -82,6 +91,8 @@ export function createStore(opts: StoreOptions): Store {
     } finally {
       // Also after success: the answer (and --once's exit) must not leave the temp name behind.
       if (tmp !== null) await discard(tmp, fd).finally(() => temps.delete(tmp!))
+      // Once the temp file is gone: a failed upload leaves no folder it made either.
+      entered?.leave(!stored)
     }
   }
 
@@ -134,44 +145,6 @@ export function createStore(opts: StoreOptions): Store {
       temps.clear()
     },
   }
-}
-
-/**
- * Creates `segments` under `root` one level at a time. An existing symlink or non-folder on the way
- * is a 409: following it could write outside the root.
- */
-async function ensureDir(root: string, segments: readonly string[]): Promise<string> {
-  // The root itself is already symlink-free (run.ts resolved it): nothing to check.
-  if (segments.length === 0) return root
-  let dir = root
-  for (const seg of segments) {
-    dir = inDir(dir, seg)
-    let st: Stats
-    try {
-      st = await fs.lstat(dir)
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-      try {
-        await fs.mkdir(dir)
-        continue
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
-        st = await fs.lstat(dir)
-      }
-    }
-    if (st.isSymbolicLink()) {
-      throw new HttpError('CONFLICT', `"${path.relative(root, dir)}" is a symbolic link, which uploads do not follow.`)
-    }
-    if (!st.isDirectory()) throw new HttpError('CONFLICT', `"${path.relative(root, dir)}" exists and is not a folder.`)
-  }
-  // Belt and braces: the folder we are about to write in really is inside the root.
-  const real = await fs.realpath(dir)
-  const rel = path.relative(root, real)
-  // `..` itself or `../…`; a folder named `..cache` is inside.
-  if (rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) {
-    throw new HttpError('CONFLICT', 'The target folder leaves --dir.')
-  }
-  return dir
 }
 
 // Small enough to hold, so a file that fits gets the synchronous path (see saveSmall).
@@ -264,15 +237,6 @@ async function replace(tmp: string, dir: string, base: string, numbering: Number
     throw err
   }
   return base
-}
-
-/**
- * `dir` is normalised (the resolved root, or built from it with sanitised segments) and `name` is
- * one sanitised segment, so path.join's normalising pass would change nothing; it only allocated,
- * three times per small file (W2).
- */
-function inDir(dir: string, name: string): string {
-  return dir.endsWith(path.sep) ? dir + name : dir + path.sep + name
 }
 
 // Unguessable per run, then a counter: O_EXCL already makes a planted name harmless, and a

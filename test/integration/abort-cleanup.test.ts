@@ -2,7 +2,7 @@
 // multipart, Content-Length or chunked body, a client stalling past --timeout, a double Ctrl-C. After
 // each, no final file and no temp file remain, and the next upload on a new connection works.
 import { randomBytes } from 'node:crypto'
-import { existsSync, renameSync, statSync } from 'node:fs'
+import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -370,5 +370,59 @@ describe('Ctrl-C twice during an upload', () => {
     expect(tempFiles(c.dir)).toEqual([])
     expect(files(c.dir)).toEqual([])
     expect(statSync(c.dir).isDirectory()).toBe(true)
+  })
+})
+
+describe('folders a failed upload made', () => {
+  const tree = (c: Cli) => walk(c.dir).map((e) => e.rel)
+  // Chunked: no announced length to refuse it by, so it fails once its folders are made.
+  const chunked = (body: string) => Buffer.from(`${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`)
+
+  it('are removed with it (cut short, or over --max-file-size), all the way up to the first one it made', async () => {
+    const c = await cli(['--max-file-size', '5'])
+    mkdirSync(path.join(c.dir, 'kept'))
+    // Over the limit: a small file refused whole.
+    const over = await rawRequest(c.port, [httpRequest('PUT', '/kept/a/b/over.txt', { 'Transfer-Encoding': 'chunked' }, chunked('0123456789'))], { ms: 5_000 })
+    expect(parseResponses(over.data).map((r) => r.status)).toEqual([413])
+    // Cut short mid-body: the temp file was open in the deepest folder.
+    const sock = await connect(c.port)
+    const reply = collect(sock, 5_000)
+    await write(sock, httpRequest('PUT', '/new/x/y/cut.bin', { 'Content-Length': '4' }, Buffer.from('ab')))
+    await pollUntil(() => tree(c).includes('new/x/y'), 5_000, 'its folders made')
+    sock.destroy()
+    await reply
+    await c.waitForEvent((e) => e.event === 'failed' && e.name === 'new/x/y/cut.bin')
+    await pollUntil(() => !tree(c).includes('new'), 5_000, 'its folders removed')
+    // A folder that was there before stays.
+    expect(tree(c)).toEqual(['kept'])
+  })
+
+  it('stay while another upload is in them or below them, and hold its file afterwards', async () => {
+    const c = await cli(['--max-file-size', '5'])
+    const held = await connect(c.port)
+    const heldReply = collect(held, 10_000)
+    await write(held, httpRequest('PUT', '/shared/deep/held.txt', { 'Content-Length': '4' }, Buffer.from('ab')))
+    await pollUntil(() => tree(c).includes('shared/deep'), 5_000, 'the held upload\'s folders')
+    const over = await rawRequest(c.port, [httpRequest('PUT', '/shared/over.txt', { 'Transfer-Encoding': 'chunked' }, chunked('0123456789'))], { ms: 5_000 })
+    expect(parseResponses(over.data).map((r) => r.status)).toEqual([413])
+    expect(tree(c)).toContain('shared/deep')
+    await write(held, Buffer.from('cd'))
+    const { data } = await heldReply
+    expect(parseResponses(data)[0]!.status).toBe(201)
+    expect(tree(c).filter((e) => !e.includes('.upload-recv-'))).toEqual(['shared', 'shared/deep', 'shared/deep/held.txt'])
+  })
+
+  it('never from under a racing upload: 40 at once into one new folder, every other one over the limit, each good one stored', async () => {
+    const c = await cli(['--max-file-size', '5'])
+    for (let round = 0; round < 3; round++) {
+      const results = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => {
+          return rawRequest(c.port, [httpRequest('PUT', `/race${round}/sub/f${i}.txt`, { 'Transfer-Encoding': 'chunked' }, chunked(i % 2 === 0 ? 'ok' : '0123456789'))], { ms: 10_000 })
+        }),
+      )
+      const statuses = results.map((r) => parseResponses(r.data)[0]?.status)
+      expect(statuses).toEqual(Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? 201 : 413)))
+      expect(tree(c).filter((e) => e.startsWith(`race${round}/sub/`)).length).toBe(20)
+    }
   })
 })
