@@ -396,7 +396,12 @@ export class Connection {
     const data = payload === undefined ? Buffer.alloc(0) : typeof payload === 'string' ? Buffer.from(payload) : payload
     if (statusHasBody(status)) all['Content-Length'] = String(data.length)
     if (close) all['Connection'] = 'close'
-    else if (this.head?.versionMinor === 0) all['Connection'] = 'keep-alive'
+    else {
+      if (this.head?.versionMinor === 0) all['Connection'] = 'keep-alive'
+      // How long the connection waits for the next request: a client that knows (undici, fetch)
+      // does not send one on a socket we are just closing.
+      all['Keep-Alive'] = `timeout=${Math.max(1, Math.floor(this.opts.keepAliveIdleMs / 1000))}`
+    }
     const headOnly = this.head?.method === 'HEAD' || !statusHasBody(status)
     // One buffer, one write: head and body leave in the same segment without cork/uncork.
     const headText = serializeHead(status, all)

@@ -202,9 +202,27 @@ describe('connections against the real CLI', () => {
         expect(responses.map((r) => r.status)).toEqual([204, 404])
         expect(rest.length).toBe(0)
         for (const r of responses) expect(r.headers['connection']).toBeUndefined()
+        // How long it waits for the next one (30 s, or --timeout if shorter), so a client does not
+        // reuse a socket just as we close it.
+        for (const r of responses) expect(r.headers['keep-alive']).toBe('timeout=30')
         expect(conn.isClosed).toBe(false)
       } finally {
         conn.destroy()
+      }
+    })
+
+    it('Keep-Alive: timeout= follows a shorter --timeout, and an answer that closes has none', async () => {
+      const short = await startCli(['--timeout', '2.5'])
+      dirs.push(path.dirname(short.dir))
+      try {
+        const r = await rawRequest(short.port, ['GET /favicon.ico HTTP/1.1\r\nHost: x\r\n\r\nGET /favicon.ico HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'], { ms: 5_000 })
+        const { responses } = parseResponses(r.data)
+        expect(responses.map((x) => [x.headers['keep-alive'], x.headers['connection']])).toEqual([
+          ['timeout=2', undefined],
+          [undefined, 'close'],
+        ])
+      } finally {
+        await short.stop()
       }
     })
 
