@@ -147,12 +147,17 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
       return over ? tooManyFiles(config.maxFiles) : refusal(ctx, file)
     }
     const index = results.push(null) - 1
-    const save = storePart(ctx, stream, file, file.originalName === '' ? late : null).then(
-      (answer) => void (results[index] = answer),
-      (err) => fail(err, shown),
+    const save: Promise<void> = storePart(ctx, stream, file, file.originalName === '' ? late : null).then(
+      (answer) => {
+        results[index] = answer
+        saves.delete(save)
+      },
+      (err) => {
+        saves.delete(save)
+        fail(err, shown)
+      },
     )
     saves.add(save)
-    void save.finally(() => saves.delete(save))
   })
 
   // A plain pipe with two listeners: pipeline() would build an AbortSignal and errors per request.
