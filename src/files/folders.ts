@@ -17,6 +17,8 @@ const NOTHING_MADE = () => {}
 export class Folders {
   /** Folder path → saves in progress in it or below it (uploads are all in this process). */
   private readonly inUse = new Map<string, number>()
+  /** Folders a failed save made but could not remove, another save being in them: the last to leave does. */
+  private readonly orphans = new Set<string>()
 
   /** `root`: absolute and symlink-free (run.ts resolved it). */
   constructor(private readonly root: string) {}
@@ -28,7 +30,9 @@ export class Folders {
     for (const seg of segments) paths.push((dir = inDir(dir, seg)))
     // Counted before the first await: a failing save that looks now sees this one.
     for (const p of paths) this.inUse.set(p, (this.inUse.get(p) ?? 0) + 1)
-    let firstMade = -1
+    /** Deepest level known to be a folder now, and the levels this save made. */
+    let reached = -1
+    const made: number[] = []
     let left = false
     const leave = (failed: boolean) => {
       if (left) return
@@ -38,27 +42,43 @@ export class Folders {
         if (n === 0) this.inUse.delete(p)
         else this.inUse.set(p, n)
       }
-      if (!failed || firstMade === -1) return
-      // Synchronously: no other save can find one of these folders and then lose it before its
-      // temp file is in it. A folder holding anything (another process's file) stays.
-      for (let i = paths.length - 1; i >= firstMade; i--) {
-        if (this.inUse.has(paths[i]!)) return
-        try {
-          rmdirSync(paths[i]!)
-        } catch {
-          return
-        }
-      }
+      if (failed) for (const i of made) this.orphans.add(paths[i]!)
+      if (this.orphans.size > 0) this.tidy(paths, reached)
     }
     try {
-      await makeEach(this.root, paths, (i) => {
-        if (firstMade === -1) firstMade = i
+      await makeEach(this.root, paths, (i, byUs) => {
+        reached = i
+        if (byUs) made.push(i)
       })
     } catch (err) {
       leave(true)
       throw err
     }
     return { dir, leave }
+  }
+
+  /**
+   * Removes the orphans among `paths[0..from]`, deepest first, once no save is in them. Synchronous:
+   * no other save can find one of these folders and then lose it before its temp file is in it.
+   * A folder holding anything (a stored file, another process's file) stays, and so do those above.
+   */
+  private tidy(paths: readonly string[], from: number): void {
+    let kept = false
+    for (let i = from; i >= 0; i--) {
+      const p = paths[i]!
+      // Its saves tidy when they leave; they are in every folder above it too.
+      if (this.inUse.has(p)) return
+      if (!this.orphans.delete(p)) {
+        kept = true
+        continue
+      }
+      if (kept) continue
+      try {
+        rmdirSync(p)
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') kept = true
+      }
+    }
   }
 }
 
@@ -67,7 +87,7 @@ export class Folders {
  * time. An existing symlink or non-folder on the way is a 409: following it could write outside
  * the root.
  */
-async function makeEach(root: string, paths: readonly string[], made: (index: number) => void): Promise<void> {
+async function makeEach(root: string, paths: readonly string[], reached: (index: number, made: boolean) => void): Promise<void> {
   for (let i = 0; i < paths.length; i++) {
     const dir = paths[i]!
     let st: Stats
@@ -77,7 +97,7 @@ async function makeEach(root: string, paths: readonly string[], made: (index: nu
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
       try {
         await fs.mkdir(dir)
-        made(i)
+        reached(i, true)
         continue
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
@@ -88,6 +108,7 @@ async function makeEach(root: string, paths: readonly string[], made: (index: nu
       throw new HttpError('CONFLICT', `"${path.relative(root, dir)}" is a symbolic link, which uploads do not follow.`)
     }
     if (!st.isDirectory()) throw new HttpError('CONFLICT', `"${path.relative(root, dir)}" exists and is not a folder.`)
+    reached(i, false)
   }
   // Belt and braces: the folder we are about to write in really is inside the root.
   const real = await fs.realpath(paths[paths.length - 1]!)
