@@ -108,9 +108,14 @@ ${
 }<p class="nojs">Choose the files to send, then press Upload.</p>
 <input id="files" type="file" name="file"${multiple}${accept} required aria-label="Files to send">
 <label class="btn big js" for="files">${media ? `<span class="touch">${FILE}</span><span class="desk">${UP}</span>` : UP}<span class="desk">Choose files</span><span class="touch">${media ? 'Other files' : 'Choose files'}</span><span class="sub desk">or drop files and folders anywhere on this page</span></label>
-<input class="js desk" id="folder" type="file" multiple webkitdirectory>
+${
+  // A folder is many files, each its own request: --once takes one.
+  config.once
+    ? ''
+    : `<input class="js desk" id="folder" type="file" multiple webkitdirectory>
 <label class="btn sec js desk" for="folder">${FOLDER}<span>Choose a folder</span></label>
-<button class="go nojs" type="submit">Upload</button>
+`
+}<button class="go nojs" type="submit">Upload</button>
 </div>
 </form>
 <p id="alert" class="alert" role="alert" hidden></p>

@@ -71,6 +71,9 @@ describe('upload page HTML', () => {
     expect(html).toContain('<input id="files" type="file" name="file" required')
     expect(html).toContain('Any kind of file · any size · one upload, then the receiver stops')
     expect(configOf(html).once).toBe(true)
+    // A folder is many files, each its own request: no folder picker.
+    expect(html).not.toContain('id="folder"')
+    expect(uploadPage(base).html).toContain('id="folder"')
   })
 
   it('the config block cannot end its element early', () => {

@@ -463,6 +463,59 @@ describe('upload page in Chromium', () => {
     }
   })
 
+  it('--once: a Retry does not send a second file once one has gone (a cancelled file retried after another was sent is refused with why)', async () => {
+    const c = await cli(['--once'])
+    const one = fixture('once-retry/one.bin', 400_000)
+    const two = fixture('once-retry/two.bin', 1_000)
+    const { ctx, page, problems } = await open({ ...DESKTOP }, c.url + '/')
+    try {
+      await throttle(page, 50_000)
+      await page.setInputFiles('#files', one)
+      await until(() => page.locator('#list li[data-state="sending"]').count()).toBe(1)
+      await page.getByRole('button', { name: 'Cancel one.bin' }).click()
+      await until(() => page.locator('#list li[data-state="cancelled"]').count()).toBe(1)
+      await throttle(page, null)
+      await page.setInputFiles('#files', two)
+      await until(() => doneRows(page).count(), 15_000).toBe(1)
+      expect(await c.exited).toBe(0)
+      await page.getByRole('button', { name: 'Retry one.bin' }).click()
+      const rows = await rowTexts(page)
+      expect(rows.map((r) => [r.name, r.state])).toEqual([
+        ['one.bin', 'refused'],
+        ['two.bin', 'done'],
+      ])
+      expect(rows[0]!.meta).toContain('This receiver takes one upload and then stops.')
+      expect(diskFiles(c.dir)).toEqual(['two.bin'])
+      await page.waitForTimeout(300)
+      expect(await page.locator('#alert').isHidden()).toBe(true)
+      expect(problems.filter((p) => !/Failed to load resource/.test(p))).toEqual([])
+    } finally {
+      await ctx.close()
+    }
+  })
+
+  it('a 503 that waiting will not clear (--stdout already taken) fails the file once with the receiver\'s reason, no retry loop', async () => {
+    const c = await startCli(['--stdout'], { json: false })
+    clis.push(c)
+    dirs.push(path.dirname(c.dir))
+    const release = await heldPut(c, 'first.bin', randomBytes(1000), 10)
+    const f = fixture('stdout-taken/second.bin', 1_000)
+    const { ctx, page } = await open({ ...DESKTOP }, c.url + '/')
+    try {
+      await page.setInputFiles('#files', f)
+      await until(() => page.locator('#list li[data-state="failed"]').count()).toBe(1)
+      expect((await rowTexts(page))[0]!.meta).toContain('already has it')
+      await page.waitForTimeout(3_500)
+      expect(await page.locator('#list li[data-state="failed"]').count()).toBe(1)
+      expect(await page.locator('#alert').isHidden()).toBe(true)
+      // Sent once: one refusal on the terminal.
+      expect(c.stderr().match(/✖ .*second\.bin/g) ?? []).toHaveLength(1)
+      expect(await release()).toBe(201)
+    } finally {
+      await ctx.close()
+    }
+  })
+
   it('below 4 connections the page sends fewer files at once, leaving one connection free', async () => {
     const c = await cli(['--max-connections', '2'])
     const picked = [1, 2, 3].map((n) => fixture(`cap2/c${n}.bin`, 200_000))
@@ -474,6 +527,9 @@ describe('upload page in Chromium', () => {
       await throttle(page, null)
       await until(() => doneRows(page).count(), 20_000).toBe(3)
       expect(c.events.filter((e) => e.event === 'failed')).toEqual([])
+      // None was turned away by the cap and waited for it.
+      expect(c.stderr()).not.toContain('503')
+      expect(await page.locator('#alert').isHidden()).toBe(true)
     } finally {
       await ctx.close()
     }

@@ -63,7 +63,12 @@ var NEEDS_LINK = 'This receiver needs its link or QR code: open the address show
 var NEEDS_LOGIN = 'The user name or password is no longer accepted: reload the page to sign in again.';
 var LOST = 'Lost the connection to the receiver: waiting for it to come back. The files go on by themselves then.';
 var ONCE = 'This receiver takes one upload and then stops.';
-var BUSY = 'The receiver is busy (too many connections at once, or stopping): the files wait and go on by themselves.';
+var BUSY = 'The receiver is busy (too many connections at once): the files wait and go on by themselves.';
+// --once: a file has gone out or is on its way (also once its row is cleared).
+var sentOne = false;
+function spent() {
+  return sentOne || items.some(function (o) { return o.state === 'queued' || o.state === 'sending' || o.state === 'saving' || o.state === 'done'; });
+}
 function refusal(f) {
   if (cfg.maxFileSize !== null && f.size > cfg.maxFileSize) {
     // Just over the limit, the rounded sizes read the same ("1 kB ... up to 1 kB"): say the bytes.
@@ -99,7 +104,7 @@ function add(entries) {
   shown(true);
   var refused = 0, taken = 0, last = null;
   // --once: the first file sent ends the run, so only one may be on its way or sent.
-  var spent = cfg.once ? items.filter(function (o) { return o.state === 'queued' || o.state === 'sending' || o.state === 'saving' || o.state === 'done'; }).length : 0;
+  var already = cfg.once && spent();
   entries.forEach(function (en) {
     var it = { id: ++seq, file: en.file, path: en.path || en.file.name, size: en.file.size, state: 'queued', frac: 0, msg: '', samples: [] };
     row(it);
@@ -108,7 +113,7 @@ function add(entries) {
     // Those past it wait with a Retry, which sends one on its own.
     var why = refusal(it.file);
     if (why) { it.state = 'refused'; it.msg = why; refused++; last = it; }
-    else if (cfg.once && spent + taken >= 1) { it.state = 'refused'; it.msg = ONCE; refused++; last = it; }
+    else if (cfg.once && (already || taken >= 1)) { it.state = 'refused'; it.msg = ONCE; refused++; last = it; }
     else if (cfg.maxFiles !== null && taken >= cfg.maxFiles) { it.state = 'failed'; it.msg = TOO_MANY; refused++; last = it; }
     else taken++;
     items.push(it);
@@ -223,9 +228,14 @@ function act(it) {
     return;
   }
   if (st === 'failed' || st === 'cancelled') {
-    it.state = 'queued'; it.frac = 0; it.msg = ''; it.samples = [];
+    requeue(it);
     paint(it); pump(); schedule();
   }
+}
+/** Back in the queue for a Retry; under --once only if no other file has gone or is going. */
+function requeue(it) {
+  if (cfg.once && spent()) { it.state = 'refused'; it.msg = ONCE; return; }
+  it.state = 'queued'; it.frac = 0; it.msg = ''; it.samples = [];
 }
 
 /** A keyboard user's focus must not fall to the page's start when the button it was on goes away. */
@@ -264,7 +274,7 @@ function send(it) {
   x.upload.onload = function () {
     if (it.state === 'sending') { it.frac = 1; it.state = 'saving'; schedule(); }
   };
-  x.onload = function () { answer(it, x.status, x.responseText, x.getResponseHeader('WWW-Authenticate')); };
+  x.onload = function () { answer(it, x.status, x.responseText, x.getResponseHeader('WWW-Authenticate'), x.getResponseHeader('Retry-After')); };
   x.onerror = function () {
     // First: nothing new may start while the receiver is gone.
     lost();
@@ -310,7 +320,7 @@ function lost() {
   schedule();
 }
 
-function answer(it, status, text, challenge) {
+function answer(it, status, text, challenge, retryAfter) {
   var body = null;
   try { body = JSON.parse(text); } catch (e) { body = null; }
   var stored = body && body.files && body.files[0];
@@ -318,17 +328,20 @@ function answer(it, status, text, challenge) {
     // Whatever stopped the others (a full disk, a lost cookie) is over.
     alertEl.hidden = true;
     it.state = 'done';
+    sentOne = true;
     it.stored = stored;
     say(same(stored.name, it.path) ? it.path + ' saved.' : it.path + ' saved as ' + stored.name + '.');
     done(it);
     return;
   }
-  if (status === 503) { later(it); return; }
+  // Over the connection cap (it says when to come back); any other 503 (stopping, --stdout taken)
+  // will not clear by waiting.
+  if (status === 503 && retryAfter) { later(it); return; }
   var err = (body && body.error) || {};
   fail(it, status, explain(status, err.code, err.message, challenge));
 }
 
-/** A 503 stored nothing: the file goes back in the queue, and nothing starts for 3 s. */
+/** Over the cap, nothing was stored: the file goes back in the queue, and nothing starts for 3 s. */
 function later(it) {
   if (it.state !== 'sending' && it.state !== 'saving') return;
   it.state = 'queued'; it.frac = 0; it.samples = [];
@@ -351,6 +364,7 @@ function explain(status, code, message, challenge) {
   if (code === 'FILE_TOO_LARGE') return cfg.maxFileSizeText ? TOO_LARGE : message;
   if (code === 'TYPE_NOT_ALLOWED' || status === 415) return cfg.allow ? NOT_ALLOWED : message || 'This type of file is not accepted here.';
   if (status === 507) return 'The receiving computer’s disk is full: nothing more can be stored there.';
+  if (status === 503) return message || 'The receiver is busy or stopping. Retry in a moment.';
   if (status === 408) return 'The connection was too slow and timed out. Retry on a better connection.';
   return message || 'The receiver answered with an error (' + status + ').';
 }
@@ -435,7 +449,7 @@ window.addEventListener('beforeunload', function (ev) {
 
 retryBtn.addEventListener('click', function () {
   items.forEach(function (it) {
-    if (it.state === 'failed') { it.state = 'queued'; it.frac = 0; it.msg = ''; it.samples = []; paint(it); }
+    if (it.state === 'failed') { requeue(it); paint(it); }
   });
   if (d.activeElement === retryBtn) refocus(list.firstElementChild);
   pump();
