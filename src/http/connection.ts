@@ -399,8 +399,8 @@ export class Connection {
     else {
       if (this.head?.versionMinor === 0) all['Connection'] = 'keep-alive'
       // How long the connection waits for the next request: a client that knows (undici, fetch)
-      // does not send one on a socket we are just closing.
-      all['Keep-Alive'] = `timeout=${Math.max(1, Math.floor(this.opts.keepAliveIdleMs / 1000))}`
+      // does not send one on a socket we are just closing. In whole seconds, so not under one.
+      if (this.opts.keepAliveIdleMs >= 1000) all['Keep-Alive'] = `timeout=${Math.floor(this.opts.keepAliveIdleMs / 1000)}`
     }
     const headOnly = this.head?.method === 'HEAD' || !statusHasBody(status)
     // One buffer, one write: head and body leave in the same segment without cork/uncork.

@@ -224,6 +224,15 @@ describe('connections against the real CLI', () => {
       } finally {
         await short.stop()
       }
+      // Under a second it cannot be said in whole seconds: no hint rather than a longer one.
+      const shorter = await startCli(['--timeout', '0.5'])
+      dirs.push(path.dirname(shorter.dir))
+      try {
+        const r = await rawRequest(shorter.port, ['GET /favicon.ico HTTP/1.1\r\nHost: x\r\n\r\n'], { ms: 3_000 })
+        expect(parseResponses(r.data).responses[0]!.headers['keep-alive']).toBeUndefined()
+      } finally {
+        await shorter.stop()
+      }
     })
 
     it('node:http with a keepAlive Agent reuses the same socket', async () => {
