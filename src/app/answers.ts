@@ -55,15 +55,19 @@ const NEGOTIATED = { Vary: 'Accept' }
 export const renderError: ErrorRenderer = (err: HttpError, head: RequestHead | null) =>
   errorBody(err, head ? header(head, 'accept') : undefined, [])
 
-/** `about`: the file of a form the failure is about; a person needs to know which one, and that the rest were not kept. */
-function errorBody(err: HttpError, accept: string | undefined, files: readonly FileAnswer[], about: string | null = null) {
+/**
+ * `about`: the file of a form the failure is about; a person needs to know which one, and that the
+ * rest were not kept. `more`: false once the receiver has stopped (--once stored some of the form).
+ */
+function errorBody(err: HttpError, accept: string | undefined, files: readonly FileAnswer[], about: string | null = null, more = true) {
   if (prefersHtml(accept)) {
     const stored = files.length > 0 ? `<p>Stored:</p>${fileList(files)}` : ''
-    const rest = about !== null ? '<p>Any file after it in the form was not stored either; send those again.</p>' : ''
+    const again = more ? '; send those again' : ''
+    const rest = about !== null ? `<p>Any file after it in the form was not stored either${again}.</p>` : ''
     const message = about !== null ? `<strong>${escapeHtml(about)}</strong>: ${escapeHtml(err.message)}` : escapeHtml(err.message)
     // A 401 also answers the page itself (no upload was tried), and its "Back" would only come here again.
     const title = err.status === 401 ? 'Access needed' : err.status === 404 ? 'Not found' : 'Upload failed'
-    const back = err.status === 401 ? '' : '<p><a href="/">Back</a></p>'
+    const back = !more ? '<p>This receiver took one upload and has stopped.</p>' : err.status === 401 ? '' : '<p><a href="/">Back</a></p>'
     return {
       headers: { ...HTML_HEADERS, ...NEGOTIATED },
       body: page(title, `<h1>${title}</h1><p>${message}</p>${stored}${rest}${back}`),
@@ -73,8 +77,15 @@ function errorBody(err: HttpError, accept: string | undefined, files: readonly F
   return { headers: { 'Content-Type': JSON_TYPE, ...NEGOTIATED }, body: JSON.stringify(error) + '\n' }
 }
 
-export function sendError(req: Request, res: Response, err: HttpError, files: readonly FileAnswer[] = [], about: string | null = null): void {
-  const { headers, body } = errorBody(err, req.header('accept'), files, about)
+export function sendError(
+  req: Request,
+  res: Response,
+  err: HttpError,
+  files: readonly FileAnswer[] = [],
+  about: string | null = null,
+  more = true,
+): void {
+  const { headers, body } = errorBody(err, req.header('accept'), files, about, more)
   res.send(err.status, { ...err.headers, ...headers }, body)
 }
 

@@ -201,7 +201,8 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
     void ctx.outputSettled()
   }
   if (failure) {
-    sendError(req, res, failure, files, failedName)
+    // Under --once, stored files end the run: no "Back" to a receiver that has stopped.
+    sendError(req, res, failure, files, failedName, !(config.once && files.length > 0))
   } else if (files.length === 0) {
     throw new HttpError('NO_FILE', 'The form contained no file.')
   } else {

@@ -1022,6 +1022,21 @@ describe('answers and modes', () => {
     expect(c.stderr()).not.toContain('second.bin')
   })
 
+  it('--once: a form that stored a file and then failed answers a browser without a "Back" to the stopped receiver', async () => {
+    const c = await cli(['--once', '--allow', '.txt'])
+    const form = new FormData()
+    form.append('a', new Blob(['kept']), 'kept.txt')
+    form.append('b', new Blob(['no']), 'refused.bin')
+    const r = await fetch(`${c.url}/`, { method: 'POST', body: form, headers: { Accept: 'text/html' } })
+    expect(r.status).toBe(415)
+    const html = await r.text()
+    expect(html).toContain('kept.txt')
+    expect(html).not.toContain('href="/"')
+    expect(html).not.toContain('send those again')
+    expect(html).toContain('This receiver took one upload and has stopped.')
+    expect(await withTimeout(c.exited, 10_000, '--once exit')).toBe(0)
+  })
+
   it.each([
     ['--allow .txt', ['--allow', '.txt']],
     ['--max-files 1', ['--max-files', '1']],
