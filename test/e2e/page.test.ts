@@ -521,7 +521,8 @@ describe('upload page in Chromium', () => {
     const picked = [1, 2, 3].map((n) => fixture(`cap2/c${n}.bin`, 200_000))
     const { ctx, page } = await open({ ...PHONE }, c.url + '/')
     try {
-      await throttle(page, 400_000)
+      // Slow enough that the first file is still sending however late the check runs.
+      await throttle(page, 50_000)
       await page.setInputFiles('#files', picked)
       await until(() => text(page, '#sum')).toMatch(/^1 sending, 2 waiting · /)
       await throttle(page, null)
