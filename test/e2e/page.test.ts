@@ -6,6 +6,7 @@
 // here fails with one clear message: it never skips silently.
 import { createHash, randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import net from 'node:net'
 import path from 'node:path'
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type CDPSession, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -454,6 +455,8 @@ describe('upload page in Chromium', () => {
       const rows = await rowTexts(page)
       expect(rows.map((r) => r.state)).toEqual(['done', 'refused', 'refused'])
       expect(rows[1]!.meta).toContain('This receiver takes one upload and then stops.')
+      // One reason for both: a screen reader hears it.
+      expect(await text(page, '#live')).toContain('2 files were not sent: This receiver takes one upload and then stops.')
       expect(diskFiles(c.dir)).toEqual(['o1.bin'])
       await page.waitForTimeout(500)
       expect(await page.locator('#alert').isHidden()).toBe(true)
@@ -511,6 +514,64 @@ describe('upload page in Chromium', () => {
       // Sent once: one refusal on the terminal.
       expect(c.stderr().match(/✖ .*second\.bin/g) ?? []).toHaveLength(1)
       expect(await release()).toBe(201)
+    } finally {
+      await ctx.close()
+    }
+  })
+
+  it('while the receiver stays busy, its alert stays up, said once, through the retries; it goes once a held-back file goes through', async () => {
+    // --timeout 2: the page's own kept-alive connection is closed 2 s after it loads, so every
+    // upload needs a new one; two clients trickling bodies hold both of the two.
+    const c = await cli(['--max-connections', '2', '--timeout', '2'])
+    const picked = [fixture('busy-long/l1.bin', 10_000), fixture('busy-long/l2.bin', 10_000)]
+    const { ctx, page } = await open({ ...DESKTOP }, c.url + '/')
+    const holders: net.Socket[] = []
+    const trickle = setInterval(() => holders.forEach((h) => h.write('x')), 400)
+    try {
+      await page.waitForTimeout(2_500)
+      for (let i = 0; i < 2; i++) {
+        const h = net.connect(c.port, '127.0.0.1')
+        h.on('error', () => {})
+        h.write(`PUT /hold${i}.bin HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nx`)
+        holders.push(h)
+      }
+      await page.waitForTimeout(300)
+      await page.setInputFiles('#files', picked)
+      await until(() => text(page, '#alert')).toContain('The receiver is busy')
+      const shown = await page.evaluate(async () => {
+        const alert = document.getElementById('alert')!
+        // Every change, however brief: hidden for a moment and shown again is announced again.
+        let times = 0
+        const seen = new MutationObserver((changes) => (times += changes.length))
+        seen.observe(alert, { attributes: true, attributeFilter: ['hidden'], childList: true, characterData: true, subtree: true })
+        await new Promise((r) => setTimeout(r, 7_000))
+        seen.disconnect()
+        return { times, visible: !alert.hidden }
+      })
+      // Two retry rounds in 7 s, and the alert never went away and came back.
+      expect(shown).toEqual({ times: 0, visible: true })
+      clearInterval(trickle)
+      for (const h of holders) h.destroy()
+      await until(() => doneRows(page).count(), 20_000).toBe(2)
+      expect(await page.locator('#alert').isHidden()).toBe(true)
+    } finally {
+      clearInterval(trickle)
+      for (const h of holders) h.destroy()
+      await ctx.close()
+    }
+  })
+
+  it('a focused Cancel that goes away as its file finishes moves focus to the next row, not to the page\'s start', async () => {
+    const c = await cli()
+    const picked = [fixture('focus/f1.bin', 200_000), fixture('focus/f2.bin', 200_000)]
+    const { ctx, page } = await open({ ...DESKTOP }, c.url + '/')
+    try {
+      await throttle(page, 50_000)
+      await page.setInputFiles('#files', picked)
+      await page.getByRole('button', { name: 'Cancel f1.bin' }).focus()
+      await throttle(page, null)
+      await until(() => doneRows(page).count(), 15_000).toBe(2)
+      expect(await page.evaluate(() => document.activeElement?.tagName)).not.toBe('BODY')
     } finally {
       await ctx.close()
     }

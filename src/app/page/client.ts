@@ -61,7 +61,9 @@ var NOT_ALLOWED = 'Not accepted here: this receiver takes only ' + cfg.allow + '
 var TOO_MANY = cfg.maxFiles === null ? '' : 'Held back: this receiver takes ' + (cfg.maxFiles === 1 ? 'one file' : cfg.maxFiles + ' files') + ' at a time. Retry sends it.';
 var NEEDS_LINK = 'This receiver needs its link or QR code: open the address shown where it runs, then try again.';
 var NEEDS_LOGIN = 'The user name or password is no longer accepted: reload the page to sign in again.';
-var LOST = 'Lost the connection to the receiver: waiting for it to come back. The files go on by themselves then.';
+var LOST = cfg.once
+  ? 'The receiver is not answering: it takes one upload and then stops, so it may have finished. If it is started again, the files go on by themselves.'
+  : 'Lost the connection to the receiver: waiting for it to come back. The files go on by themselves then.';
 var ONCE = 'This receiver takes one upload and then stops.';
 var BUSY = 'The receiver is busy (too many connections at once): the files wait and go on by themselves.';
 // --once: a file has gone out or is on its way (also once its row is cleared).
@@ -95,6 +97,8 @@ function say(text) {
   while (live.childNodes.length > 4) live.removeChild(live.firstChild);
 }
 function warn(text) {
+  // Shown already: said again, a screen reader would announce it again.
+  if (!alertEl.hidden && alertEl.textContent === text) return;
   alertEl.textContent = text;
   alertEl.hidden = false;
 }
@@ -102,7 +106,8 @@ function warn(text) {
 function add(entries) {
   if (!entries.length) return;
   shown(true);
-  var refused = 0, taken = 0, last = null;
+  // same: every file not sent has one reason, which the announcement can then give.
+  var refused = 0, taken = 0, last = null, same = true;
   // --once: the first file sent ends the run, so only one may be on its way or sent.
   var already = cfg.once && spent();
   entries.forEach(function (en) {
@@ -112,14 +117,14 @@ function add(entries) {
     // holds a pick to the same number, as the server holds the plain form's post.
     // Those past it wait with a Retry, which sends one on its own.
     var why = refusal(it.file);
-    if (why) { it.state = 'refused'; it.msg = why; refused++; last = it; }
-    else if (cfg.once && (already || taken >= 1)) { it.state = 'refused'; it.msg = ONCE; refused++; last = it; }
-    else if (cfg.maxFiles !== null && taken >= cfg.maxFiles) { it.state = 'failed'; it.msg = TOO_MANY; refused++; last = it; }
+    if (why) { it.state = 'refused'; it.msg = why; if (last && last.msg !== it.msg) same = false; refused++; last = it; }
+    else if (cfg.once && (already || taken >= 1)) { it.state = 'refused'; it.msg = ONCE; if (last && last.msg !== it.msg) same = false; refused++; last = it; }
+    else if (cfg.maxFiles !== null && taken >= cfg.maxFiles) { it.state = 'failed'; it.msg = TOO_MANY; if (last && last.msg !== it.msg) same = false; refused++; last = it; }
     else taken++;
     items.push(it);
     paint(it);
   });
-  if (refused) say(refused === 1 ? last.path + ' not sent: ' + last.msg : refused + ' files were not sent.');
+  if (refused) say(refused === 1 ? last.path + ' not sent: ' + last.msg : refused + ' files were not sent' + (same ? ': ' + last.msg : '.'));
   pump();
   schedule();
 }
@@ -205,6 +210,8 @@ function paint(it) {
   // The client's own name, isolated: a bidi control in it must not reorder the sentence.
   if (renamed) { e.msg.appendChild(el('bdi', '', renamed)); info += renamed; }
   e.bar.setAttribute('aria-valuetext', st === 'failed' || st === 'refused' ? info : p + '%' + (info ? ', ' + info : ''));
+  // A keyboard user's focus must not fall to the page's start when the button it was on goes.
+  if (!btn && !e.x.hidden && d.activeElement === e.x) refocus(e.li.nextElementSibling || e.li.previousElementSibling);
   e.x.hidden = !btn;
   if (btn) {
     e.x.textContent = btn;
@@ -325,8 +332,10 @@ function answer(it, status, text, challenge, retryAfter) {
   try { body = JSON.parse(text); } catch (e) { body = null; }
   var stored = body && body.files && body.files[0];
   if (status === 201 && stored) {
-    // Whatever stopped the others (a full disk, a lost cookie) is over.
-    alertEl.hidden = true;
+    // Whatever stopped the others (a full disk, a lost cookie) is over; "busy" only once a file it
+    // held back goes through (another may have had a connection all along).
+    if (alertEl.textContent !== BUSY || it.busy) alertEl.hidden = true;
+    it.busy = false;
     it.state = 'done';
     sentOne = true;
     it.stored = stored;
@@ -344,13 +353,14 @@ function answer(it, status, text, challenge, retryAfter) {
 /** Over the cap, nothing was stored: the file goes back in the queue, and nothing starts for 3 s. */
 function later(it) {
   if (it.state !== 'sending' && it.state !== 'saving') return;
-  it.state = 'queued'; it.frac = 0; it.samples = [];
+  it.state = 'queued'; it.frac = 0; it.samples = []; it.busy = true;
   if (!offline) {
     offline = true;
     warn(BUSY);
     setTimeout(function () {
+      // The alert stays until a file goes through (answer() hides it): while the receiver stays
+      // busy, each new 503 would otherwise show it, and announce it, again.
       offline = false;
-      if (alertEl.textContent === BUSY) alertEl.hidden = true;
       items.forEach(function (o) { if (o.state === 'queued') o.dirty = true; });
       pump();
       schedule();
