@@ -106,8 +106,13 @@ function warn(text) {
 function add(entries) {
   if (!entries.length) return;
   shown(true);
-  // same: every file not sent has one reason, which the announcement can then give.
-  var refused = 0, taken = 0, last = null, same = true;
+  // oneReason: every file not sent has the same reason, which the announcement can then give.
+  var refused = 0, taken = 0, last = null, oneReason = true;
+  function notSent(it, state, msg) {
+    it.state = state; it.msg = msg;
+    if (last && last.msg !== msg) oneReason = false;
+    refused++; last = it;
+  }
   // --once: the first file sent ends the run, so only one may be on its way or sent.
   var already = cfg.once && spent();
   entries.forEach(function (en) {
@@ -117,14 +122,14 @@ function add(entries) {
     // holds a pick to the same number, as the server holds the plain form's post.
     // Those past it wait with a Retry, which sends one on its own.
     var why = refusal(it.file);
-    if (why) { it.state = 'refused'; it.msg = why; if (last && last.msg !== it.msg) same = false; refused++; last = it; }
-    else if (cfg.once && (already || taken >= 1)) { it.state = 'refused'; it.msg = ONCE; if (last && last.msg !== it.msg) same = false; refused++; last = it; }
-    else if (cfg.maxFiles !== null && taken >= cfg.maxFiles) { it.state = 'failed'; it.msg = TOO_MANY; if (last && last.msg !== it.msg) same = false; refused++; last = it; }
+    if (why) notSent(it, 'refused', why);
+    else if (cfg.once && (already || taken >= 1)) notSent(it, 'refused', ONCE);
+    else if (cfg.maxFiles !== null && taken >= cfg.maxFiles) notSent(it, 'failed', TOO_MANY);
     else taken++;
     items.push(it);
     paint(it);
   });
-  if (refused) say(refused === 1 ? last.path + ' not sent: ' + last.msg : refused + ' files were not sent' + (same ? ': ' + last.msg : '.'));
+  if (refused) say(refused === 1 ? last.path + ' not sent: ' + last.msg : refused + ' files were not sent' + (oneReason ? ': ' + last.msg : '.'));
   pump();
   schedule();
 }
