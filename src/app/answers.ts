@@ -49,6 +49,9 @@ function renamedFrom(f: FileAnswer): string {
   return sent === '' || sent === last(f.name) ? '' : `, renamed from ${escapeHtml(sent)}`
 }
 
+/** Instead of a link back, once --once has its upload: the receiver is gone. */
+const STOPPED = '<p>This receiver took one upload and has stopped.</p>'
+
 /** The body is JSON or HTML by the request's Accept: a cache must not hand one to the other (RFC 9110 §12.5.5). */
 const NEGOTIATED = { Vary: 'Accept' }
 
@@ -67,7 +70,7 @@ function errorBody(err: HttpError, accept: string | undefined, files: readonly F
     const message = about !== null ? `<strong>${escapeHtml(about)}</strong>: ${escapeHtml(err.message)}` : escapeHtml(err.message)
     // A 401 also answers the page itself (no upload was tried), and its "Back" would only come here again.
     const title = err.status === 401 ? 'Access needed' : err.status === 404 ? 'Not found' : 'Upload failed'
-    const back = !more ? '<p>This receiver took one upload and has stopped.</p>' : err.status === 401 ? '' : '<p><a href="/">Back</a></p>'
+    const back = !more ? STOPPED : err.status === 401 ? '' : '<p><a href="/">Back</a></p>'
     return {
       headers: { ...HTML_HEADERS, ...NEGOTIATED },
       body: page(title, `<h1>${title}</h1><p>${message}</p>${stored}${rest}${back}`),
@@ -92,7 +95,7 @@ export function sendError(
 /** `more`: whether the receiver takes further uploads (not under --once), so a link back leads somewhere. */
 export function sendStored(req: Request, res: Response, files: readonly FileAnswer[], more: boolean): void {
   if (prefersHtml(req.header('accept'))) {
-    const next = more ? '<p><a href="/">Upload more</a></p>' : '<p>This receiver took one upload and has stopped.</p>'
+    const next = more ? '<p><a href="/">Upload more</a></p>' : STOPPED
     const body = page('Uploaded', `<h1>Uploaded ${files.length === 1 ? '1 file' : `${files.length} files`}</h1>${fileList(files)}${next}`)
     res.send(201, { ...HTML_HEADERS, ...NEGOTIATED }, body)
     return
