@@ -124,6 +124,7 @@ export class Connection {
   private requestId = 0
   private gone = false
   private goneWatchers: Set<() => void> | null = null
+  private readonly keepAliveHint: string | null
 
   constructor(
     private readonly socket: Socket,
@@ -131,6 +132,9 @@ export class Connection {
     private readonly onClose: (c: Connection) => void,
   ) {
     this.parser = new HeadParser(opts.limits)
+    // How long the connection waits for the next request: a client that knows (undici, fetch)
+    // does not send one on a socket we are just closing. In whole seconds, so not under one.
+    this.keepAliveHint = opts.keepAliveIdleMs >= 1000 ? `timeout=${Math.floor(opts.keepAliveIdleMs / 1000)}` : null
     // Now: a socket that has gone no longer knows its peer.
     this.peer = clientAddress(socket.remoteAddress)
     socket.setNoDelay(true)
@@ -302,9 +306,7 @@ export class Connection {
   private runHandler(req: Request, res: Response, head: RequestHead): void {
     const fail = (err: unknown) => {
       if (res.sent) return
-      const e = toHttpError(err)
-      const { headers, body } = this.opts.renderError(e, head)
-      this.respond(e.status, { ...e.headers, ...headers }, body)
+      this.respondError(toHttpError(err), head)
     }
     const handling = Promise.resolve()
       .then(() => this.opts.handler(req, res))
@@ -362,6 +364,10 @@ export class Connection {
     this.responded = false
     this.keepAlive = false
     this.state = State.Wait
+    this.respondError(err, head)
+  }
+
+  private respondError(err: HttpError, head: RequestHead | null): void {
     const { headers, body } = this.opts.renderError(err, head)
     this.respond(err.status, { ...err.headers, ...headers }, body)
   }
@@ -372,10 +378,7 @@ export class Connection {
    */
   private answer(status: number, headers: Record<string, string>, payload?: string | Buffer): void {
     const broken = this.body?.errored
-    if (status < 400 && broken instanceof HttpError && broken.status === 400) {
-      const rendered = this.opts.renderError(broken, this.head)
-      return this.respond(broken.status, { ...broken.headers, ...rendered.headers }, rendered.body)
-    }
+    if (status < 400 && broken instanceof HttpError && broken.status === 400) return this.respondError(broken, this.head)
     this.respond(status, headers, payload)
   }
 
@@ -398,9 +401,7 @@ export class Connection {
     if (close) all['Connection'] = 'close'
     else {
       if (this.head?.versionMinor === 0) all['Connection'] = 'keep-alive'
-      // How long the connection waits for the next request: a client that knows (undici, fetch)
-      // does not send one on a socket we are just closing. In whole seconds, so not under one.
-      if (this.opts.keepAliveIdleMs >= 1000) all['Keep-Alive'] = `timeout=${Math.floor(this.opts.keepAliveIdleMs / 1000)}`
+      if (this.keepAliveHint !== null) all['Keep-Alive'] = this.keepAliveHint
     }
     const headOnly = this.head?.method === 'HEAD' || !statusHasBody(status)
     // One buffer, one write: head and body leave in the same segment without cork/uncork.
