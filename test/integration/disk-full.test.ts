@@ -1,5 +1,6 @@
 // A full disk (SPEC §3: 507 on ENOSPC / EDQUOT; §4: a failed upload leaves nothing behind). Needs a
-// small file system of its own: a 2 MiB tmpfs, which only root can mount.
+// small file system of its own: a 2 MiB tmpfs, which only root can mount. Also the receiving
+// folder taken away while the receiver runs, which needs no root.
 import { execFileSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { closeSync, mkdirSync, openSync, readFileSync, realpathSync, statfsSync, writeFileSync } from 'node:fs'
@@ -232,4 +233,37 @@ describe(skipReason ? `disk full past 8 MiB (skipped: ${skipReason})` : 'disk fu
       expect(st.bavail * st.bsize).toBeGreaterThan(SIZE - 64 * 1024)
     })
   }
+})
+
+describe('the receiving folder removed while the receiver runs', () => {
+  let c: Cli | undefined
+  let src = ''
+  afterEach(async () => {
+    await c?.stop().catch(() => undefined)
+    c = undefined
+    if (src) removeDir(src)
+  })
+
+  it('a 500 that says the folder is gone, to the uploader and on stderr; the receiver stays up', async () => {
+    src = tmpDir('upload-recv-gone-')
+    const file = path.join(src, 'a.txt')
+    writeFileSync(file, 'hello\n')
+    const cli = (c = await startCli([], { json: false }))
+    removeDir(cli.dir)
+    const r = await curl(['-T', file, `${cli.url}/`, '-H', 'Accept: application/json'])
+    expect(r.info.http_code, r.body).toBe(500)
+    expect(r.json().error.message).toMatch(/receiving folder is gone/)
+    await withTimeout(
+      (async () => {
+        while (!/receiving folder is gone/.test(cli.stderr())) await new Promise((ok) => setTimeout(ok, 20))
+      })(),
+      5_000,
+      'the failure on stderr',
+    )
+    // Put back, it takes files again: nothing was cached from before.
+    mkdirSync(cli.dir)
+    const again = await curl(['-T', file, `${cli.url}/`])
+    expect(again.info.http_code, again.body).toBe(201)
+    expect(readFileSync(path.join(cli.dir, 'a.txt'), 'utf8')).toBe('hello\n')
+  })
 })
