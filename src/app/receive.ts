@@ -15,6 +15,12 @@ export interface IncomingFile {
   /** Sanitised target path under --dir. */
   segments: readonly string[]
   originalName: string
+  /**
+   * The client gave no usable name and the server made one up (`upload-<timestamp>`): such a file
+   * never replaces another, even under --overwrite, or two nameless uploads in the same second
+   * would leave one file (SPEC §4: racing uploads both survive).
+   */
+  generated?: boolean
   mimeType: string
   /** Announced size (raw bodies with Content-Length), for progress percentages. */
   total: number | null
@@ -79,7 +85,7 @@ export async function receiveFile(ctx: AppContext, source: Readable, file: Incom
       }
       name = display
     } else {
-      const saved = await ctx.store.save(source, file.segments, onProgress)
+      const saved = await ctx.store.save(source, file.segments, onProgress, file.generated === true)
       name = saved.name
       result = saved
     }

@@ -2,7 +2,7 @@
 import busboy from 'busboy'
 import type { Readable } from 'node:stream'
 import { HttpError, toHttpError } from '../errors.js'
-import { decodeFormEscapes, sanitizePath } from '../files/sanitize.js'
+import { decodeFormEscapes, sanitizeName } from '../files/sanitize.js'
 import { fileTooLarge } from '../files/sink.js'
 import type { Request, Response } from '../http/connection.js'
 import { limitText } from '../size.js'
@@ -230,13 +230,14 @@ function describePart(
 ): IncomingFile {
   const name = info.filename ?? ''
   const originalName = facts.extendedName ? name : decodeFormEscapes(name)
-  let segments = sanitizePath(originalName)
-  if (ctx.config.flat) segments = segments.slice(-1)
+  const named = sanitizeName(originalName)
+  const segments = ctx.config.flat ? named.segments.slice(-1) : named.segments
   return {
     from: req,
     client: req.remoteAddress,
     segments: [...folder, ...segments],
     originalName,
+    generated: named.generated,
     mimeType: facts.emptyName ? facts.mimeType : info.mimeType,
     total,
   }

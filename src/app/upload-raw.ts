@@ -1,5 +1,5 @@
 // PUT /<path> and non-multipart POST: the body is the file, named by the URL.
-import { generatedName, percentDecodePath, sanitizePath } from '../files/sanitize.js'
+import { generatedName, percentDecodePath, sanitizeName, sanitizePath } from '../files/sanitize.js'
 import type { Request, Response } from '../http/connection.js'
 import { fileTooLarge } from '../files/sink.js'
 import { sendStored } from './answers.js'
@@ -11,7 +11,8 @@ export async function receiveRaw(ctx: AppContext, req: Request, res: Response): 
   // `%2F` and `%5C` decode to separators on purpose: they are then sanitised like any other.
   const decoded = percentDecodePath(req.path)
   const isFolder = /[\\/]$/.test(decoded)
-  let segments = sanitizePath(isFolder ? decoded + generatedName() : decoded)
+  const named = isFolder ? { segments: sanitizePath(decoded + generatedName()), generated: true } : sanitizeName(decoded)
+  let segments = named.segments
   if (config.flat) segments = segments.slice(-1)
   const announced = req.framing.kind === 'length' ? req.framing.length : req.framing.kind === 'none' ? 0 : null
   // Refused before a body byte is read, so an `Expect: 100-continue` client never sends it.
@@ -27,6 +28,7 @@ export async function receiveRaw(ctx: AppContext, req: Request, res: Response): 
     client: req.remoteAddress,
     segments,
     originalName,
+    generated: named.generated,
     // An empty Content-Type names no type, like a missing one.
     mimeType: req.header('content-type') || 'application/octet-stream',
     total: announced,

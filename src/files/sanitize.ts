@@ -18,8 +18,13 @@ const DEVICE = /^(con|prn|aux|nul|conin\$|conout\$|com[0-9¹²³]|lpt[0-9¹²³]
 
 /** The client's name as safe path segments under --dir (SPEC §4 "Names"); never empty. */
 export function sanitizePath(name: string, now?: Date): string[] {
+  return sanitizeName(name, now).segments
+}
+
+/** sanitizePath, and whether nothing was left of the name, so the last segment is generated. */
+export function sanitizeName(name: string, now?: Date): { segments: string[]; generated: boolean } {
   const segments = name.split(/[\\/]/).map(sanitizeSegment).filter((s) => s !== '')
-  return segments.length > 0 ? segments : [generatedName(now)]
+  return segments.length > 0 ? { segments, generated: false } : { segments: [generatedName(now)], generated: true }
 }
 
 function sanitizeSegment(raw: string): string {

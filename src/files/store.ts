@@ -34,8 +34,11 @@ export interface SavedFile {
 }
 
 export interface Store {
-  /** Streams `source` into `segments` (already sanitised) under the root. Rejects with HttpError. */
-  save(source: Readable, segments: readonly string[], onProgress?: (bytes: number) => void): Promise<SavedFile>
+  /**
+   * Streams `source` into `segments` (already sanitised) under the root. Rejects with HttpError.
+   * `keepOthers`: never replace an existing file, --overwrite or not (a name we generated).
+   */
+  save(source: Readable, segments: readonly string[], onProgress?: (bytes: number) => void, keepOthers?: boolean): Promise<SavedFile>
   /** Synchronously removes every temp file still being written (second Ctrl-C). */
   removeTemps(): void
 }
@@ -51,7 +54,8 @@ export function createStore(opts: StoreOptions): Store {
   const rootBytes = utf8Length(opts.root)
   let removed = false
 
-  async function save(source: Readable, requested: readonly string[], onProgress?: (n: number) => void) {
+  async function save(source: Readable, requested: readonly string[], onProgress?: (n: number) => void, keepOthers = false) {
+    const replacing = opts.overwrite && !keepOthers
     let tmp: string | null = null
     let fd: number | null = null
     let entered: Entered | null = null
@@ -67,7 +71,7 @@ export function createStore(opts: StoreOptions): Store {
       const named = (name: string) => (folder.length === 0 ? name : `${folder.join('/')}/${name}`)
       const whole = takeWholeIfSmall(source)
       if (whole !== null) {
-        const saved = await saveSmall(dir, base, whole, named)
+        const saved = await saveSmall(dir, base, whole, named, replacing)
         stored = true
         return saved
       }
@@ -75,7 +79,7 @@ export function createStore(opts: StoreOptions): Store {
       fd = await openExclusive(tmp)
       temps.add(tmp)
       const result = await streamToFd(source, fd, { maxFileSize: opts.maxFileSize, onProgress })
-      const finalName = opts.overwrite ? await replace(tmp, dir, base, numbering) : await publish(tmp, dir, base, numbering)
+      const finalName = replacing ? await replace(tmp, dir, base, numbering) : await publish(tmp, dir, base, numbering)
       stored = true
       return { name: named(finalName), ...result }
     } catch (err) {
@@ -101,7 +105,7 @@ export function createStore(opts: StoreOptions): Store {
    * they take microseconds, against ~0.1 ms per thread-pool round trip, and there are four of them
    * (issue #7, W2). Same steps as the streaming path: exclusive temp file, link without clobbering.
    */
-  async function saveSmall(dir: string, base: string, chunks: Buffer[], named: (name: string) => string): Promise<SavedFile> {
+  async function saveSmall(dir: string, base: string, chunks: Buffer[], named: (name: string) => string, replacing: boolean): Promise<SavedFile> {
     const size = chunks.reduce((n, c) => n + c.length, 0)
     if (size > opts.maxFileSize) {
       throw fileTooLarge(opts.maxFileSize)
@@ -117,7 +121,7 @@ export function createStore(opts: StoreOptions): Store {
       } finally {
         closeSync(fd)
       }
-      const finalName = opts.overwrite
+      const finalName = replacing
         ? await replace(tmp, dir, base, numbering)
         : (linkNoClobberSync(tmp, dir, base, numbering) ?? (await publish(tmp, dir, base, numbering)))
       return { name: named(finalName), size, sha256 }

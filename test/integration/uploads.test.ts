@@ -527,6 +527,30 @@ describe('collisions', () => {
     expect(files(c.dir)).toEqual(['a.txt'])
   })
 
+  it('--overwrite never replaces a file whose name the server made up (no name given): each nameless upload is kept', async () => {
+    const c = await cli(['--overwrite'])
+    const big = randomBytes(300_000)
+    const sent = [Buffer.from('one'), Buffer.from('two'), big]
+    // Raw POSTs to / and to a folder: named upload-<UTC second>, so these share a name.
+    const answers = []
+    for (const data of sent) answers.push(await fetch(`${c.url}/`, { method: 'POST', body: bytes(data) }))
+    answers.push(await fetch(`${c.url}/docs/`, { method: 'PUT', body: 'three' }))
+    answers.push(await fetch(`${c.url}/docs/`, { method: 'PUT', body: 'four' }))
+    // One multipart request of two parts without a file name (stored, as SPEC §4 says).
+    const mp = multipartBody([{ filename: '', data: 'five' }, { filename: '', data: big.subarray(7) }])
+    answers.push(await fetch(`${c.url}/`, { method: 'POST', body: bytes(mp.body), headers: { 'Content-Type': mp.contentType } }))
+    const stored: Array<{ name: string; sha256: string }> = []
+    for (const a of answers) {
+      expect(a.status).toBe(201)
+      stored.push(...((await a.json()) as { files: Array<{ name: string; sha256: string }> }).files)
+    }
+    expect(stored).toHaveLength(7)
+    expect(new Set(stored.map((f) => f.name)).size).toBe(7)
+    for (const f of stored) expect(await sha256File(path.join(c.dir, ...f.name.split('/')))).toBe(f.sha256)
+    expect(files(c.dir)).toHaveLength(7)
+    noTemps(c)
+  })
+
   it('--overwrite onto a folder or a symlink of that name: not replaced, the upload takes the next free name (small and streamed)', async () => {
     const c = await cli(['--overwrite'])
     mkdirSync(path.join(c.dir, 'photos'))

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest'
-import { decodeFormEscapes, generatedName, percentDecodePath, sanitizePath } from '../../src/files/sanitize.js'
+import { decodeFormEscapes, generatedName, percentDecodePath, sanitizeName, sanitizePath } from '../../src/files/sanitize.js'
 
 const NOW = new Date(Date.UTC(2026, 10, 27, 11, 36, 0, 123))
 const GENERATED = ['upload-20261127T113600Z']
@@ -200,6 +200,23 @@ describe('generatedName', () => {
 
   it('defaults to now', () => {
     expect(generatedName()).toMatch(/^upload-\d{8}T\d{6}Z$/)
+  })
+})
+
+describe('sanitizeName: says when the name was made up', () => {
+  it.each([
+    { input: '', generated: true },
+    { input: '../..', generated: true },
+    { input: '\u0000\u202e', generated: true },
+    { input: 'a.txt', generated: false },
+    { input: 'docs/../a.txt', generated: false },
+    // A client may choose a name that looks generated: it is the client's, and --overwrite may replace it.
+    { input: 'upload-20261127T113600Z', generated: false },
+  ])('$input → generated: $generated', ({ input, generated }) => {
+    const named = sanitizeName(input, NOW)
+    expect(named.generated).toBe(generated)
+    expect(named.segments).toEqual(sanitizePath(input, NOW))
+    if (generated) expect(named.segments).toEqual(['upload-20261127T113600Z'])
   })
 })
 
