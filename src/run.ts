@@ -1,6 +1,4 @@
 // Composition root: folder, store, reporters, listener; signals, --once and the exit code.
-import { X509Certificate, createPrivateKey } from 'node:crypto'
-import fs from 'node:fs/promises'
 import path from 'node:path'
 import type { Writable } from 'node:stream'
 import { createApp } from './app/router.js'
@@ -9,6 +7,7 @@ import type { AppContext, StdoutTarget } from './app/context.js'
 import type { Config } from './config.js'
 import { StartupError } from './errors.js'
 import { prepareDir } from './prepare-dir.js'
+import { readTls } from './tls-files.js'
 import { createStore } from './files/store.js'
 import { createListener, type Listener } from './http/listener.js'
 import { KEEP_ALIVE_IDLE_MS, MAX_HEAD_BYTES, MAX_HEADER_COUNT, MAX_TARGET_BYTES } from './limits.js'
@@ -271,39 +270,6 @@ function abortHint(why: string): string {
   if (why === 'SIGHUP') return 'Send SIGTERM or SIGINT'
   if (why.startsWith('SIG')) return `Press Ctrl-C (or send ${why} again)`
   return 'Press Ctrl-C'
-}
-
-async function readTls(certFile: string, keyFile: string): Promise<{ cert: Buffer; key: Buffer }> {
-  const read = async (flag: string, file: string) => {
-    try {
-      return await fs.readFile(file)
-    } catch (err) {
-      throw new StartupError(
-        `${flag} ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? 'error'}); check the path and that you may read the file.`,
-      )
-    }
-  }
-  const cert = await read('--tls-cert', certFile)
-  const key = await read('--tls-key', keyFile)
-  // Checked here, one flag at a time: a bad key otherwise surfaces from the listener as an
-  // OpenSSL "DECODER routines::unsupported" internal error instead of a startup line.
-  try {
-    new X509Certificate(cert)
-  } catch {
-    throw new StartupError(`--tls-cert ${certFile}: not a PEM certificate.`)
-  }
-  try {
-    createPrivateKey(key)
-  } catch {
-    throw new StartupError(`--tls-key ${keyFile}: not a PEM private key (or it is encrypted).`)
-  }
-  try {
-    const tls = await import('node:tls')
-    tls.createSecureContext({ cert, key })
-  } catch (err) {
-    throw new StartupError(`--tls-cert ${certFile} / --tls-key ${keyFile}: unusable pair (${(err as Error).message}).`)
-  }
-  return { cert, key }
 }
 
 function listenError(err: unknown, config: Config): Error {

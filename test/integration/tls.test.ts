@@ -366,6 +366,8 @@ describe.concurrent('a wrong certificate or key: one clear line, nothing listeni
       passphrase: 'pw',
     })
     writeFileSync(f('encrypted-key.pem'), encrypted)
+    writeFileSync(f('rsa-key.pem'), generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }))
+    writeFileSync(f('huge.pem'), Buffer.alloc(1024 * 1024 + 1, 'A'))
   })
 
   it.each([
@@ -380,6 +382,12 @@ describe.concurrent('a wrong certificate or key: one clear line, nothing listeni
     ['cert and key swapped', () => [cert.keyFile, cert.certFile], /--tls-cert .*not a PEM certificate/],
     ['the key is encrypted', () => [cert.certFile, f('encrypted-key.pem')], /--tls-key .*encrypted/],
     ['the key does not match the certificate', () => [cert.certFile, f('other-key.pem')], /unusable pair.*mismatch/],
+    // OpenSSL compares a key only with a certificate of its own algorithm: this pair loaded, and
+    // every handshake then failed with nothing said.
+    ['an RSA key for an EC certificate', () => [cert.certFile, f('rsa-key.pem')], /unusable pair.*mismatch/],
+    // Unbounded, /dev/zero grew the process to 24 GB.
+    ['the key is a device', () => [cert.certFile, '/dev/zero'], /--tls-key \/dev\/zero: a device, not a PEM file/],
+    ['the certificate is over 1 MiB', () => [f('huge.pem'), cert.keyFile], /--tls-cert .*huge\.pem: too large/],
   ])('%s: exit 1', async (_label, files, message) => {
     const [c, k] = files()
     const r = await runToExit(['--tls-cert', c!, '--tls-key', k!])
