@@ -5,14 +5,28 @@
 import { STOP_SIGNALS } from './signals.js'
 
 const held: NodeJS.Signals[] = []
+// Start-up takes a fraction of a second. One that has not taken a held signal this long after it
+// came is stuck (a --tls-key FIFO nobody writes, a name server that does not answer for --host),
+// and a single SIGTERM (timeout, docker stop, systemd) must still end it.
+const STUCK_MS = 2_000
+let stuck: NodeJS.Timeout | null = null
 // A second one means "now", as it does once running (SPEC §7): start-up may be stuck (a --host
 // that takes long to resolve, a --tls-cert that never finishes reading), and nothing is stored yet.
 // process.exit() would wait for that stuck thread-pool call forever; the signal's own default
 // action does not (a shell reports a second Ctrl-C as 130, as it would once running).
 const hold = (sig: NodeJS.Signals) => {
-  if (held.length === 0) return void held.push(sig)
+  if (held.length === 0) {
+    held.push(sig)
+    stuck = setTimeout(() => now(sig), STUCK_MS)
+    stuck.unref()
+    return
+  }
   // A closing terminal sends two hangups at once; neither means "now" (see run.ts).
   if (sig === 'SIGHUP') return
+  now(sig)
+}
+
+function now(sig: NodeJS.Signals): void {
   takeHeldSignals()
   process.kill(process.pid, sig)
 }
@@ -21,5 +35,6 @@ for (const sig of STOP_SIGNALS) process.on(sig, hold)
 /** Stops holding signals; those received so far, in order. */
 export function takeHeldSignals(): NodeJS.Signals[] {
   for (const sig of STOP_SIGNALS) process.off(sig, hold)
+  if (stuck) clearTimeout(stuck)
   return held.splice(0)
 }

@@ -147,6 +147,28 @@ describe('signals', () => {
     }
   })
 
+  it('a single SIGTERM while start-up stays stuck ends the process after a short grace (timeout, docker stop send one)', async () => {
+    const root = scratch()
+    const cert = await makeTestCert(root)
+    const fifo = path.join(root, 'cert-fifo.pem')
+    execFileSync('mkfifo', [fifo])
+    const args = ['--port', '0', '--host', '127.0.0.1', '--json', '--dir', path.join(root, 'in'), '--tls-cert', fifo, '--tls-key', cert.keyFile]
+    const proc = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const exited = new Promise<number | string | null>((r) => proc.on('exit', (code, sig) => r(code ?? sig)))
+    try {
+      await until(() => waitsOnFifo(proc.pid!), 10_000, 'start-up reading the certificate')
+      const sent = Date.now()
+      proc.kill('SIGTERM')
+      // Held at first: a start-up that finishes in time makes it a graceful stop (the test above).
+      await sleep(500)
+      expect(proc.exitCode).toBeNull()
+      expect(await withTimeout(exited, 10_000, 'exit')).toBe('SIGTERM')
+      expect(Date.now() - sent).toBeGreaterThanOrEqual(1_500)
+    } finally {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL')
+    }
+  })
+
   it('first Ctrl-C: says 1 upload is running, refuses new connections, the upload finishes intact (201), exit 0, `closed` last', async () => {
     const c = await cli()
     const data = randomBytes(256 * 1024)
