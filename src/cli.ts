@@ -305,7 +305,14 @@ async function main(argv: string[]): Promise<number> {
     warnUnknownEnv(program)
     checkFlagAsValue(program)
     const raw = program.opts<RawOptions>()
-    if (raw.stdout && raw.json) throw new UsageError('--stdout and --json both want standard output; choose one')
+    if (raw.stdout && raw.json) {
+      // The command line wins over the environment here too: an exported UPLOAD_RECV_JSON=1 must
+      // not make `upload-recv --stdout` unusable (nor UPLOAD_RECV_STDOUT=1 `--json`).
+      const source = (key: string) => program.getOptionValueSource(key)
+      if (source('stdout') === 'cli' && source('json') === 'env') raw.json = undefined
+      else if (source('json') === 'cli' && source('stdout') === 'env') raw.stdout = undefined
+      else throw new UsageError('--stdout and --json both want standard output; choose one')
+    }
     const config = parseConfig(raw)
     return await run(config, {
       stdout: process.stdout,

@@ -277,10 +277,36 @@ describe.concurrent('usage errors: exit 2, one line on stderr, nothing listening
     expect(r.stderr).toMatch(/--host: "localhost:8080" .*--port/)
   })
 
-  it('--stdout with UPLOAD_RECV_JSON set: the usage error says where the --json came from', async () => {
-    const r = await runToExit(['--stdout', '--dir', path.join(scratch(), 'in')], { env: { UPLOAD_RECV_JSON: '1' } })
+  it('--stdout and --json both from the environment: the usage error says where each came from', async () => {
+    const r = await runToExit(['--dir', path.join(scratch(), 'in')], { env: { UPLOAD_RECV_JSON: '1', UPLOAD_RECV_STDOUT: '1' } })
     expect(r.code).toBe(2)
-    expect(r.stderr).toBe('upload-recv: --stdout and --json both want standard output; choose one (--json was set by UPLOAD_RECV_JSON).\n')
+    expect(r.stderr).toBe(
+      'upload-recv: --stdout (UPLOAD_RECV_STDOUT) and --json both want standard output; choose one (--json was set by UPLOAD_RECV_JSON).\n',
+    )
+  })
+
+  it('--stdout on the command line wins over an exported UPLOAD_RECV_JSON: the file goes to stdout, no JSON', async () => {
+    const c = await startCli(['--stdout'], { json: false, env: { UPLOAD_RECV_JSON: '1' } })
+    try {
+      const r = await fetch(`${c.url}/a.txt`, { method: 'PUT', body: 'the bytes' })
+      expect(r.status).toBe(201)
+      expect(await withTimeout(c.exited, 10_000, 'exit')).toBe(0)
+      expect(c.stdout()).toBe('the bytes')
+    } finally {
+      await c.stop().catch(() => undefined)
+    }
+  })
+
+  it('--json on the command line wins over an exported UPLOAD_RECV_STDOUT', async () => {
+    const c = await startCli([], { env: { UPLOAD_RECV_STDOUT: '1' } })
+    try {
+      const r = await fetch(`${c.url}/a.txt`, { method: 'PUT', body: 'the bytes' })
+      expect(r.status).toBe(201)
+      await c.waitForEvent((e) => e.event === 'stored' && e.name === 'a.txt')
+      expect(readFileSync(path.join(c.dir, 'a.txt'), 'utf8')).toBe('the bytes')
+    } finally {
+      await c.stop().catch(() => undefined)
+    }
   })
 
   it('UPLOAD_RECV_PORT=abc is a usage error too', async () => {
