@@ -136,9 +136,10 @@ function outputFailed(err: NodeJS.ErrnoException): HttpError {
 /**
  * The stored file as the user would type it; `./-rf x` rather than `-rf x`, which every command
  * takes for options, `./ x` rather than ` x`, whose space `while read` (default IFS) strips, and
- * `./~root` rather than `~root`, which a shell reads as root's home folder.
+ * `./~root` rather than `~root`, which a shell reads as root's home folder. A tab can only lead
+ * through --dir (names lose their controls), and `read` strips it as it does a space.
  */
 function typedPath(dir: string, name: string): string {
   const typed = path.join(dir, name)
-  return typed.startsWith('-') || typed.startsWith(' ') || typed.startsWith('~') ? `./${typed}` : typed
+  return /^[-~ \t]/.test(typed) ? `./${typed}` : typed
 }

@@ -1160,6 +1160,14 @@ describe('answers and modes', () => {
     expect(files(c.dir)).toContain(' lead.txt')
   })
 
+  it('stdout: a --dir starting with a tab is printed as ./<tab>dir: `while read -r p` would strip the tab', async () => {
+    const c = await cli([], { json: false, relativeDir: '\tin' })
+    const r = await curl(['-T', payload('tab/x.txt', 'x'), `${c.url}/a.txt`])
+    expect(r.info.http_code).toBe(201)
+    expect(await c.stop()).toBe(0)
+    expect(c.stdout()).toBe('./\tin/a.txt\n')
+  })
+
   it('stdout: a stored name starting with ~ is printed as ./~name: a shell reads ~root as root\'s home folder', async () => {
     const c = await cli([], { json: false, relativeDir: '.' })
     const r = await curl(['-T', payload('tilde/x.txt', 'x'), `${c.url}/~root`])
