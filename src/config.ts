@@ -123,6 +123,11 @@ export function parseConfig(raw: RawOptions): Config {
   if (raw.dir !== undefined && DIR_CONTROL.test(raw.dir)) {
     throw new UsageError('--dir: the path contains a control character (a line break?); choose another folder')
   }
+  // Node reads the command line as UTF-8 and turns bytes that are not into U+FFFD: `caf\xe9`
+  // would quietly become a new folder `caf\ufffd` beside the one meant.
+  if (raw.dir?.includes('\ufffd')) {
+    throw new UsageError('--dir: the path is not valid UTF-8 (Node cannot name such a folder exactly); choose or rename the folder')
+  }
   return Object.freeze({
     port: parsePort(raw.port ?? '4000'),
     host,

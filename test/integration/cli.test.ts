@@ -253,6 +253,28 @@ describe.concurrent('usage errors: exit 2, one line on stderr, nothing listening
     expect(existsSync(dir)).toBe(false)
   })
 
+  it('a --dir whose bytes are not UTF-8 (caf\\xe9, as a Latin-1 system names it) is refused, not made anew as caf\\ufffd', async () => {
+    const root = scratch()
+    mkdirSync(Buffer.from(`${root}/caf\xe9`, 'latin1'))
+    // Node's own argv cannot carry such bytes: a shell's printf puts them on the command line.
+    const proc = spawn('sh', ['-c', `exec "$0" "$1" --host 127.0.0.1 --port 0 --json --dir "$(printf 'caf\\351')"`, process.execPath, BIN], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    proc.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+    proc.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    const code = await withTimeout(new Promise((r) => proc.on('close', r)), 8_000, 'exit').catch((err) => {
+      proc.kill('SIGKILL')
+      throw err
+    })
+    expect(code).toBe(2)
+    expect(stderr).toMatch(/^upload-recv: --dir: the path is not valid UTF-8/)
+    expect(stdout).toBe('')
+    expect(existsSync(path.join(root, 'caf\ufffd'))).toBe(false)
+  })
+
   it('a stray word is named, with the likeliest fix: a folder given without --dir', async () => {
     const r = await runToExit(['--port', '0', './in'])
     expect(r.code).toBe(2)

@@ -143,6 +143,10 @@ describe('--dir', () => {
     expect(usageError(() => parseConfig({ dir })).message).toMatch(/^--dir: the path contains a control character/)
   })
 
+  it('a path Node read as invalid UTF-8 (U+FFFD in it) is a usage error, not a new folder beside the one meant', () => {
+    expect(usageError(() => parseConfig({ dir: 'caf\ufffd' })).message).toMatch(/^--dir: the path is not valid UTF-8/)
+  })
+
   it('any other name is passed through (made and checked at start-up)', () => {
     expect(parseConfig({ dir: 'in 2/é/😀' }).dir).toBe('in 2/é/😀')
     expect(parseConfig({ dir: 'a\tb' }).dir).toBe('a\tb')
