@@ -7,8 +7,10 @@ import { STOP_SIGNALS } from './signals.js'
 const held: NodeJS.Signals[] = []
 // Start-up takes a fraction of a second. One that has not taken a held signal this long after it
 // came is stuck (a --tls-key FIFO nobody writes, a name server that does not answer for --host),
-// and a single SIGTERM (timeout, docker stop, systemd) must still end it.
-const STUCK_MS = 2_000
+// and a single SIGTERM (timeout, docker stop, systemd) must still end it. Long enough for a slow
+// but working start (an mDNS name; a first name server that times out, after glibc's 5 s), short
+// of docker stop's 10 s before its SIGKILL.
+const STUCK_MS = 6_000
 let stuck: NodeJS.Timeout | null = null
 // A second one means "now", as it does once running (SPEC §7): start-up may be stuck (a --host
 // that takes long to resolve, a --tls-cert that never finishes reading), and nothing is stored yet.
@@ -17,8 +19,11 @@ let stuck: NodeJS.Timeout | null = null
 const hold = (sig: NodeJS.Signals) => {
   if (held.length === 0) {
     held.push(sig)
-    stuck = setTimeout(() => now(sig), STUCK_MS)
-    stuck.unref()
+    // A hang-up is a terminal gone, not a supervisor waiting: it stays held for when we listen.
+    if (sig !== 'SIGHUP') {
+      stuck = setTimeout(() => now(sig), STUCK_MS)
+      stuck.unref()
+    }
     return
   }
   // A closing terminal sends two hangups at once; neither means "now" (see run.ts).
@@ -28,6 +33,8 @@ const hold = (sig: NodeJS.Signals) => {
 
 function now(sig: NodeJS.Signals): void {
   takeHeldSignals()
+  // Any other listener (cli.ts notes hang-ups) would catch the signal and leave us running.
+  process.removeAllListeners(sig)
   process.kill(process.pid, sig)
 }
 for (const sig of STOP_SIGNALS) process.on(sig, hold)
