@@ -1,4 +1,6 @@
-// Raw command-line strings -> a validated, frozen Config. Pure: every mistake is a UsageError (exit 2).
+// Raw command-line strings -> a validated, frozen Config. Pure but for one existence check (--dir's
+// U+FFFD): every mistake is a UsageError (exit 2).
+import { existsSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { BEYOND_C0 } from './controls.js'
 import { UsageError } from './errors.js'
@@ -124,8 +126,9 @@ export function parseConfig(raw: RawOptions): Config {
     throw new UsageError('--dir: the path contains a control character (a line break?); choose another folder')
   }
   // Node reads the command line as UTF-8 and turns bytes that are not into U+FFFD: `caf\xe9`
-  // would quietly become a new folder `caf\ufffd` beside the one meant.
-  if (raw.dir?.includes('\ufffd')) {
+  // would quietly become a new folder `caf\ufffd` beside the one meant. A folder that really has
+  // U+FFFD in its name exists already.
+  if (raw.dir?.includes('\ufffd') && !existsSync(raw.dir)) {
     throw new UsageError('--dir: the path is not valid UTF-8 (Node cannot name such a folder exactly); choose or rename the folder')
   }
   return Object.freeze({

@@ -60,13 +60,14 @@ export function toHttpError(err: unknown): HttpError {
   if (code === 'ENAMETOOLONG') {
     return new HttpError('BAD_REQUEST', 'The file name is too long for this file system.', { cause: err })
   }
-  // The receiving folder changed under a running receiver. Still a 500 (nothing the client can
-  // fix), but said plainly: "Internal error." left the operator reading it on stderr no wiser.
+  // Files changed under a running receiver (--dir removed, a folder made read-only). Still a 500
+  // (nothing the client can fix), but said plainly: "Internal error." left the operator reading
+  // it on stderr no wiser.
   if (code === 'ENOENT' || code === 'ENOTDIR') {
-    return new HttpError('INTERNAL', 'The receiving folder is gone from the server (deleted or moved while it ran).', { cause: err })
+    return new HttpError('INTERNAL', 'A folder the server was storing into is gone (deleted or moved while it ran).', { cause: err })
   }
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-    return new HttpError('INTERNAL', 'The server may no longer write into its receiving folder (permissions, or a read-only file system).', { cause: err })
+    return new HttpError('INTERNAL', 'The server may not write there (permissions, or a read-only file system).', { cause: err })
   }
   if (code === 'EIO') {
     return new HttpError('INTERNAL', "The server's disk failed to write (I/O error).", { cause: err })

@@ -130,7 +130,9 @@ function outputFailed(err: NodeJS.ErrnoException): HttpError {
   if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') {
     return new HttpError('UNAVAILABLE', "The receiver's standard output was closed by its reader before the whole file went out.", { cause: err })
   }
-  return toHttpError(err)
+  // toHttpError's other words are about folders and disks, which standard output is not.
+  if (err.code === 'ENOSPC' || err.code === 'EDQUOT') return toHttpError(err)
+  return new HttpError('INTERNAL', `The receiver's standard output failed (${err.code ?? err.message}).`, { cause: err })
 }
 
 /**

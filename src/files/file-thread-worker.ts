@@ -24,7 +24,8 @@ function send(m: FromThread): void {
 
 function fail(id: number, f: Open, err: unknown): void {
   f.error = err as NodeJS.ErrnoException
-  send(['failed', id, f.error.code ?? 'EIO', f.error.message])
+  // An error without a code is ours, not the disk's (EIO would say the disk failed).
+  send(['failed', id, f.error.code ?? 'EFILETHREAD', f.error.message])
 }
 
 /** Bytes the main thread wrote itself (before handing the file over, or when the ring was full): hashed by reading them back. */
@@ -88,8 +89,8 @@ function handle(at: number): number {
   }
   files.delete(id)
   if (op === Op.Digest) {
-    if (f === undefined) send(['failed', id, 'EIO', 'The file thread lost track of the file.'])
-    else if (f.error !== null) send(['failed', id, f.error.code ?? 'EIO', f.error.message])
+    if (f === undefined) send(['failed', id, 'EFILETHREAD', 'The file thread lost track of the file.'])
+    else if (f.error !== null) send(['failed', id, f.error.code ?? 'EFILETHREAD', f.error.message])
     else send(['digest', id, f.hash.digest('hex')])
   } else {
     send(['released', id])

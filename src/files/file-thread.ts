@@ -28,7 +28,8 @@ const waitAsync = (Atomics as unknown as {
 
 type Waiter = { kind: 'digest'; resolve(sha256: string): void; reject(err: Error): void } | { kind: 'release'; resolve(): void }
 
-const threadGone = () => Object.assign(new Error('The file thread stopped.'), { code: 'EIO' })
+// Not EIO: the disk did nothing wrong, and toHttpError would say it had.
+const threadGone = () => Object.assign(new Error('The file thread stopped.'), { code: 'EFILETHREAD' })
 
 export class ThreadFile {
   private waiter: Waiter | null = null
@@ -313,7 +314,7 @@ export class FileThread {
     this.broken = true
     this.online = false
     const err = threadGone()
-    for (const [id, file] of this.files) file.receive(['failed', id, 'EIO', err.message])
+    for (const [id, file] of this.files) file.receive(['failed', id, err.code, err.message])
     this.files.clear()
   }
 }

@@ -1,4 +1,7 @@
 // parseConfig / parsePort / parseAuth: raw command-line strings -> Config, every mistake a UsageError.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parseAuth, parseConfig, parsePort, type RawOptions } from '../../src/config.js'
 import { UsageError } from '../../src/errors.js'
@@ -145,6 +148,16 @@ describe('--dir', () => {
 
   it('a path Node read as invalid UTF-8 (U+FFFD in it) is a usage error, not a new folder beside the one meant', () => {
     expect(usageError(() => parseConfig({ dir: 'caf\ufffd' })).message).toMatch(/^--dir: the path is not valid UTF-8/)
+  })
+
+  it('a folder that really has U+FFFD in its name (it exists) is taken', () => {
+    const dir = path.join(mkdtempSync(path.join(os.tmpdir(), 'upload-recv-config-')), 'caf\ufffd')
+    mkdirSync(dir)
+    try {
+      expect(parseConfig({ dir }).dir).toBe(dir)
+    } finally {
+      rmSync(path.dirname(dir), { recursive: true, force: true })
+    }
   })
 
   it('any other name is passed through (made and checked at start-up)', () => {
