@@ -40,6 +40,8 @@ export async function run(config: Config, io: RunIO): Promise<number> {
     throw new StartupError('--stdout: standard output is a terminal, where the bytes (escape codes and all) would go to the screen; redirect it: > file, or | command.')
   }
   const tls = config.tls ? await readTls(config.tls.certFile, config.tls.keyFile) : undefined
+  // Said even under --quiet: a receiver nobody can reach is worse than a line on stderr.
+  if (tls?.warning) io.stderr.write(`upload-recv: warning: ${tls.warning}\n`)
   // --stdout stores nothing: its --dir is neither made nor needs to be writable.
   // Made before the port is tried: a start that then fails to listen leaves it (README).
   const root = config.stdout ? path.resolve(config.dir) : await prepareDir(config.dir)

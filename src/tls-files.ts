@@ -8,7 +8,14 @@ import { StartupError } from './errors.js'
 // never ends) grew the process to 24 GB before anything was said.
 const MAX_PEM_BYTES = 1024 * 1024
 
-export async function readTls(certFile: string, keyFile: string): Promise<{ cert: Buffer; key: Buffer }> {
+export interface TlsFiles {
+  cert: Buffer
+  key: Buffer
+  /** The certificate is out of its validity period: it loads, but every browser will refuse it. */
+  warning: string | null
+}
+
+export async function readTls(certFile: string, keyFile: string, now = Date.now()): Promise<TlsFiles> {
   const cert = await readPem('--tls-cert', certFile)
   const key = await readPem('--tls-key', keyFile)
   // Checked here, one flag at a time: a bad key otherwise surfaces from the listener as an
@@ -41,7 +48,16 @@ export async function readTls(certFile: string, keyFile: string): Promise<{ cert
   } catch (err) {
     throw new StartupError(`${pair}: unusable pair (${(err as Error).message}).`)
   }
-  return { cert, key }
+  return { cert, key, warning: validity(certFile, x509, now) }
+}
+
+function validity(certFile: string, x509: X509Certificate, now: number): string | null {
+  const day = (t: number) => new Date(t).toISOString().slice(0, 10)
+  const to = Date.parse(x509.validTo)
+  const from = Date.parse(x509.validFrom)
+  if (to < now) return `--tls-cert ${certFile} expired on ${day(to)}: browsers and phones will refuse the connection; make a new one.`
+  if (from > now) return `--tls-cert ${certFile} is not valid before ${day(from)} (is this machine's clock right?): browsers and phones will refuse the connection.`
+  return null
 }
 
 function chained(pem: Buffer): boolean {

@@ -13,14 +13,17 @@ export interface TestCert {
   keyFile: string
 }
 
-/** Generates an EC P-256 pair (fast) and writes `cert.pem` / `key.pem` into `dir`. */
-export async function makeTestCert(dir: string): Promise<TestCert> {
+/**
+ * Generates an EC P-256 pair (fast) and writes `cert.pem` / `key.pem` into `dir`, valid from a
+ * minute ago for a day unless `validity` says otherwise (`prefix` names the files then).
+ */
+export async function makeTestCert(dir: string, validity: { from?: Date; to?: Date; prefix?: string } = {}): Promise<TestCert> {
   const pems = await selfsigned.generate([{ name: 'commonName', value: '127.0.0.1' }], {
     keyType: 'ec',
     curve: 'P-256',
     algorithm: 'sha256',
-    notBeforeDate: new Date(Date.now() - 60_000),
-    notAfterDate: new Date(Date.now() + 24 * 3600_000),
+    notBeforeDate: validity.from ?? new Date(Date.now() - 60_000),
+    notAfterDate: validity.to ?? new Date(Date.now() + 24 * 3600_000),
     extensions: [
       { name: 'basicConstraints', cA: true },
       { name: 'keyUsage', digitalSignature: true, keyCertSign: true },
@@ -34,8 +37,8 @@ export async function makeTestCert(dir: string): Promise<TestCert> {
       },
     ],
   })
-  const certFile = path.join(dir, 'cert.pem')
-  const keyFile = path.join(dir, 'key.pem')
+  const certFile = path.join(dir, `${validity.prefix ?? ''}cert.pem`)
+  const keyFile = path.join(dir, `${validity.prefix ?? ''}key.pem`)
   writeFileSync(certFile, pems.cert)
   writeFileSync(keyFile, pems.private, { mode: 0o600 })
   return { cert: pems.cert, key: pems.private, certFile, keyFile }

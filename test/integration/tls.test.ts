@@ -327,6 +327,35 @@ describe('TLS from the environment', () => {
   })
 })
 
+describe('a certificate out of its validity period', () => {
+  const day = 24 * 3600_000
+  it.each([
+    ['expired', { from: new Date(Date.now() - 30 * day), to: new Date(Date.now() - 2 * day), prefix: 'expired-' }, /warning: --tls-cert .*expired-cert\.pem expired on \d{4}-\d\d-\d\d: browsers and phones will refuse/],
+    ['not yet valid', { from: new Date(Date.now() + 2 * day), to: new Date(Date.now() + 30 * day), prefix: 'future-' }, /warning: --tls-cert .*future-cert\.pem is not valid before \d{4}-\d\d-\d\d \(is this machine's clock right\?\)/],
+  ])('%s: it still starts, but says on stderr (even under --quiet) why every browser will refuse it', async (_what, validity, warning) => {
+    const bad = await makeTestCert(scratch, validity)
+    const cli = await startCli(['--tls-cert', bad.certFile, '--tls-key', bad.keyFile, '--quiet'])
+    try {
+      expect(cli.events[0]!.urls).toEqual([`https://127.0.0.1:${cli.port}/`])
+      expect(cli.stderr()).toMatch(warning)
+      expect(cli.stderr().trimEnd().split('\n')).toHaveLength(1)
+    } finally {
+      await cli.stop()
+      removeDir(path.dirname(cli.dir))
+    }
+  })
+
+  it('a valid one draws no warning', async () => {
+    const cli = await startCli(['--tls-cert', cert.certFile, '--tls-key', cert.keyFile, '--quiet'])
+    try {
+      expect(cli.stderr()).not.toMatch(/warning/)
+    } finally {
+      await cli.stop()
+      removeDir(path.dirname(cli.dir))
+    }
+  })
+})
+
 describe.concurrent('a wrong certificate or key: one clear line, nothing listening', () => {
   interface Exit {
     code: number | null
