@@ -75,6 +75,7 @@ export async function run(config: Config, io: RunIO): Promise<number> {
    * --quiet, after a `\r` on a terminal so it covers the `^C` the terminal echoed.
    */
   const notice = (text: string) => (terminal ? terminal.line(text) : io.stderr.write(`${io.stderr.isTTY ? '\r' : ''}${text}\n`))
+  const warn = (text: string) => notice(`${terminal ? terminal.chalk.yellow('⚠') : '⚠'} ${text}`)
   let files = 0
   let bytes = 0
   const reporter: Reporter = {
@@ -145,9 +146,7 @@ export async function run(config: Config, io: RunIO): Promise<number> {
       data.flush()
       return data.congested()
     },
-    onUnauthorized: unauthorizedNotice((text) =>
-      notice(`${terminal ? terminal.chalk.yellow('⚠') : '⚠'} ${text}`),
-    ),
+    onUnauthorized: unauthorizedNotice(warn),
   }
 
   try {
@@ -160,6 +159,7 @@ export async function run(config: Config, io: RunIO): Promise<number> {
       renderError,
       limits: { maxTargetBytes: MAX_TARGET_BYTES, maxHeadBytes: MAX_HEAD_BYTES, maxHeaderCount: MAX_HEADER_COUNT },
       timeoutMs: config.timeoutMs,
+      onCertificateRefused: certificateNotice(warn),
       keepAliveIdleMs: Math.min(KEEP_ALIVE_IDLE_MS, config.timeoutMs),
       bodyHighWaterMark: BODY_HWM,
     })
@@ -247,22 +247,40 @@ export async function run(config: Config, io: RunIO): Promise<number> {
 
 function ignoreSignal(): void {}
 
-/** How long the refusals of one address stay at one line: a page reload or a script's retries are not a flood of lines. */
-const UNAUTHORIZED_QUIET_MS = 60_000
+/** How long the refusals (401, a refused certificate) of one address stay at one line: a page reload or a script's retries are not a flood of lines. */
+const NOTICE_QUIET_MS = 60_000
 /** Beyond this many addresses seen within that time, a scan: the table is forgotten rather than grown. */
-const UNAUTHORIZED_ADDRESSES = 256
+const NOTICE_ADDRESSES = 256
 
 /** One line per address and minute for requests refused 401; never the secret, nor what was sent instead. */
 function unauthorizedNotice(say: (text: string) => void): (client: string, missing: 'token' | 'auth') => void {
-  const lastSaid = new Map<string, number>()
+  const once = perAddress()
   return (client, missing) => {
-    const now = Date.now()
-    const last = lastSaid.get(client)
-    if (last !== undefined && now - last < UNAUTHORIZED_QUIET_MS) return
-    if (lastSaid.size >= UNAUTHORIZED_ADDRESSES) lastSaid.clear()
-    lastSaid.set(client, now)
+    if (!once(client)) return
     const what = missing === 'token' ? 'the right token' : 'the right user name and password'
     say(`${client}  UNAUTHORIZED  request without ${what} refused (401); more from this address within a minute are not shown`)
+  }
+}
+
+/** A browser's refusal of the certificate happens before any request: without this line the terminal says nothing. */
+function certificateNotice(say: (text: string) => void): (client: string) => void {
+  const once = perAddress()
+  return (client) => {
+    if (!once(client)) return
+    say(`${client}  TLS  the client refused the certificate (self-signed? accept it in the browser once, or trust it on the device); more from this address within a minute are not shown`)
+  }
+}
+
+/** Whether `client` is due a line: not within the last minute, and forgetting a scan's worth of addresses. */
+function perAddress(): (client: string) => boolean {
+  const lastSaid = new Map<string, number>()
+  return (client) => {
+    const now = Date.now()
+    const last = lastSaid.get(client)
+    if (last !== undefined && now - last < NOTICE_QUIET_MS) return false
+    if (lastSaid.size >= NOTICE_ADDRESSES) lastSaid.clear()
+    lastSaid.set(client, now)
+    return true
   }
 }
 

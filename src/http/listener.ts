@@ -13,7 +13,12 @@ export interface ListenerOptions extends ConnectionOptions {
   port: number
   maxConnections: number
   tls?: { cert: Buffer; key: Buffer } | undefined
+  /** A TLS client turned the certificate down (a phone's first visit to a self-signed one). */
+  onCertificateRefused?: (client: string) => void
 }
+
+// The alerts a client sends when it does not trust or accept our certificate.
+const CERTIFICATE_ALERT = /^ERR_SSL_(?:SSLV3|TLSV1)_ALERT_(?:UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|CERTIFICATE_EXPIRED|UNSUPPORTED_CERTIFICATE)$/
 
 export interface Listener {
   readonly address: AddressInfo
@@ -60,6 +65,7 @@ export async function createListener(opts: ListenerOptions): Promise<Listener> {
   if (opts.tls) {
     server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => {
       const raw = (socket as TLSSocket & { _parent?: net.Socket })._parent
+      if (raw?.remoteAddress && CERTIFICATE_ALERT.test(err.code ?? '')) opts.onCertificateRefused?.(clientAddress(raw.remoteAddress))
       if (err.code !== 'ERR_SSL_HTTP_REQUEST' || !raw || raw.destroyed) return void socket.destroy()
       const host = clientAddress(raw.localAddress)
       const url = `https://${host.includes(':') ? `[${host}]` : host}:${raw.localPort}/`

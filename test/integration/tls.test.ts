@@ -327,6 +327,32 @@ describe('TLS from the environment', () => {
   })
 })
 
+describe('a client that refuses the certificate', () => {
+  it('(curl without the CA, as a phone on its first visit) is named on stderr, once a minute per address', async () => {
+    const cli = await startCli(['--tls-cert', cert.certFile, '--tls-key', cert.keyFile])
+    try {
+      for (let i = 0; i < 3; i++) {
+        const r = await curl([`https://127.0.0.1:${cli.port}/`])
+        expect(r.code).toBe(60) // peer certificate cannot be authenticated
+      }
+      const said = () => cli.stderr().split('\n').filter((l) => l.includes('the client refused the certificate'))
+      await withTimeout(
+        (async () => {
+          while (said().length === 0) await new Promise((ok) => setTimeout(ok, 20))
+        })(),
+        5_000,
+        'the notice',
+      )
+      // curl -k (which accepts it) adds nothing.
+      expect((await curl(['-k', '-o', '/dev/null', '-w', '%{http_code}', `https://127.0.0.1:${cli.port}/`])).stdout).toBe('200')
+      expect(said()).toEqual([expect.stringMatching(/^⚠ 127\.0\.0\.1 {2}TLS {2}the client refused the certificate \(self-signed\?/)])
+    } finally {
+      await cli.stop()
+      removeDir(path.dirname(cli.dir))
+    }
+  })
+})
+
 describe('a certificate out of its validity period', () => {
   const day = 24 * 3600_000
   it.each([
