@@ -13,12 +13,16 @@ export interface ListenerOptions extends ConnectionOptions {
   port: number
   maxConnections: number
   tls?: { cert: Buffer; key: Buffer } | undefined
-  /** A TLS client turned the certificate down (a phone's first visit to a self-signed one). */
-  onCertificateRefused?: (client: string) => void
+  /**
+   * A TLS client turned the certificate down (a phone's first visit to a self-signed one), with
+   * the alert it sent: `UNKNOWN_CA`, `CERTIFICATE_EXPIRED`...
+   */
+  onCertificateRefused?: (client: string, alert: string) => void
 }
 
 // The alerts a client sends when it does not trust or accept our certificate.
-const CERTIFICATE_ALERT = /^ERR_SSL_(?:SSLV3|TLSV1)_ALERT_(?:UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|CERTIFICATE_EXPIRED|UNSUPPORTED_CERTIFICATE)$/
+const CERTIFICATE_ALERT =
+  /^ERR_SSL_(?:SSLV3|TLSV1)_ALERT_(UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED|UNSUPPORTED_CERTIFICATE)$/
 
 export interface Listener {
   readonly address: AddressInfo
@@ -65,7 +69,8 @@ export async function createListener(opts: ListenerOptions): Promise<Listener> {
   if (opts.tls) {
     server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => {
       const raw = (socket as TLSSocket & { _parent?: net.Socket })._parent
-      if (raw?.remoteAddress && CERTIFICATE_ALERT.test(err.code ?? '')) opts.onCertificateRefused?.(clientAddress(raw.remoteAddress))
+      const alert = CERTIFICATE_ALERT.exec(err.code ?? '')
+      if (alert && raw?.remoteAddress) opts.onCertificateRefused?.(clientAddress(raw.remoteAddress), alert[1]!)
       if (err.code !== 'ERR_SSL_HTTP_REQUEST' || !raw || raw.destroyed) return void socket.destroy()
       const host = clientAddress(raw.localAddress)
       const url = `https://${host.includes(':') ? `[${host}]` : host}:${raw.localPort}/`
@@ -82,6 +87,9 @@ export async function createListener(opts: ListenerOptions): Promise<Listener> {
     let sockets = 0
     server.on('connection', (raw: net.Socket) => {
       if (sockets >= 2 * opts.maxConnections || stopping) return void raw.destroy()
+      // Read now, while the socket is open: Node then keeps it. A client that refuses the
+      // certificate closes at once, and asked afterwards the address was often gone.
+      void raw.remoteAddress
       sockets++
       raw.once('close', () => sockets--)
     })

@@ -351,6 +351,29 @@ describe('a client that refuses the certificate', () => {
       removeDir(path.dirname(cli.dir))
     }
   })
+  it('from many addresses (a scan): at most 20 lines a minute, then one line saying the rest are not shown', async () => {
+    const cli = await startCli(['--tls-cert', cert.certFile, '--tls-key', cert.keyFile])
+    try {
+      // curl binds each connection to its own loopback address: 127.0.0.2 to 127.0.0.25.
+      for (let n = 2; n < 26; n++) {
+        expect((await curl(['--interface', `127.0.0.${n}`, `https://127.0.0.1:${cli.port}/`])).code).toBe(60)
+      }
+      const lines = () => cli.stderr().split('\n').filter((l) => / TLS {2}the client refused|certificate refusals from/.test(l))
+      await withTimeout(
+        (async () => {
+          while (lines().length < 21) await new Promise((ok) => setTimeout(ok, 20))
+        })(),
+        5_000,
+        'the notices',
+      )
+      await new Promise((ok) => setTimeout(ok, 200))
+      expect(lines()).toHaveLength(21)
+      expect(lines()[20]).toMatch(/certificate refusals from more than 20 addresses within a minute: no more such lines/)
+    } finally {
+      await cli.stop()
+      removeDir(path.dirname(cli.dir))
+    }
+  })
 })
 
 describe('a certificate out of its validity period', () => {
