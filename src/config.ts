@@ -129,7 +129,7 @@ export function parseConfig(raw: RawOptions): Config {
   // would quietly become a new folder `caf\ufffd` beside the one meant. A folder that really has
   // U+FFFD in its name exists already.
   if (raw.dir?.includes('\ufffd') && !existsSync(raw.dir)) {
-    throw new UsageError('--dir: the path is not valid UTF-8 (Node cannot name such a folder exactly); choose or rename the folder')
+    throw new UsageError('--dir: the path is not valid UTF-8 (it has U+FFFD, which is what Node makes of such bytes, and no such folder exists); choose or rename the folder')
   }
   return Object.freeze({
     port: parsePort(raw.port ?? '4000'),
