@@ -46,11 +46,16 @@ export function shuttingDown(cause?: unknown): HttpError {
   return new HttpError('UNAVAILABLE', 'The server is shutting down.', { cause })
 }
 
+/** No room left where the bytes go (507 wherever that is: the disk, or what --stdout writes to). */
+export function isDiskFull(code: string | undefined): boolean {
+  return code === 'ENOSPC' || code === 'EDQUOT'
+}
+
 /** Maps anything thrown while handling a request to the answer the client gets. */
 export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err
   const code = (err as NodeJS.ErrnoException | null)?.code
-  if (code === 'ENOSPC' || code === 'EDQUOT') {
+  if (isDiskFull(code)) {
     return new HttpError('INSUFFICIENT_STORAGE', 'The disk is full.', { cause: err })
   }
   // The process's (or the system's) open-file limit: the environment, not a bug, and it passes.

@@ -1,7 +1,7 @@
 // One file, from wherever it came (a multipart part or a raw body), to the store, with events.
 import type { Readable } from 'node:stream'
 import path from 'node:path'
-import { HttpError, toHttpError } from '../errors.js'
+import { HttpError, isDiskFull, toHttpError } from '../errors.js'
 import { matchAllow } from '../files/allow.js'
 import { sinkInto } from '../files/sink.js'
 import type { FileAnswer } from './answers.js'
@@ -131,7 +131,7 @@ function outputFailed(err: NodeJS.ErrnoException): HttpError {
     return new HttpError('UNAVAILABLE', "The receiver's standard output was closed by its reader before the whole file went out.", { cause: err })
   }
   // toHttpError's other words are about folders and disks, which standard output is not.
-  if (err.code === 'ENOSPC' || err.code === 'EDQUOT') return toHttpError(err)
+  if (isDiskFull(err.code)) return toHttpError(err)
   return new HttpError('INTERNAL', `The receiver's standard output failed (${err.code ?? err.message}).`, { cause: err })
 }
 

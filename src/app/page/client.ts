@@ -247,6 +247,9 @@ function act(it) {
 /** Back in the queue for a Retry; under --once only if no other file has gone or is going. */
 function requeue(it) {
   if (cfg.once && spent()) { it.state = 'refused'; it.msg = ONCE; return; }
+  queueAgain(it);
+}
+function queueAgain(it) {
   it.state = 'queued'; it.frac = 0; it.msg = ''; it.samples = [];
 }
 
@@ -358,7 +361,8 @@ function answer(it, status, text, challenge, retryAfter) {
 /** Over the cap, nothing was stored: the file goes back in the queue, and nothing starts for 3 s. */
 function later(it) {
   if (it.state !== 'sending' && it.state !== 'saving') return;
-  it.state = 'queued'; it.frac = 0; it.samples = []; it.busy = true;
+  queueAgain(it);
+  it.busy = true;
   if (!offline) {
     offline = true;
     warn(BUSY);
