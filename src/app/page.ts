@@ -4,6 +4,7 @@
 // same page is a plain multipart form whose post gets the server's HTML result page.
 import { createHash } from 'node:crypto'
 import type { Config } from '../config.js'
+import { UNSAFE } from '../files/sanitize.js'
 import { limitText } from '../size.js'
 import { escapeHtml } from './answers.js'
 import { CLIENT } from './page/client.js'
@@ -58,6 +59,9 @@ function configBlock(config: Config): string {
     maxFiles: Number.isFinite(config.maxFiles) ? config.maxFiles : null,
     maxConnections: config.maxConnections,
     allow: config.allowText,
+    // What the receiver removes from a name before judging its extension (SPEC §4), so the page
+    // refuses exactly what the receiver would.
+    unsafe: config.allowText ? UNSAFE.source : null,
     flat: config.flat,
     once: config.once,
   }

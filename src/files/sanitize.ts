@@ -3,7 +3,7 @@ import { TEMP_PREFIX, fitName } from './names.js'
 
 // SPEC §4: C0, DEL, C1, line/paragraph separators, bidi embeddings/overrides/isolates
 // (display spoofing: "photo\u202Egpj.exe"), and what Windows forbids in names.
-const UNSAFE = controlClass('<>:"|?*', 'g')
+export const UNSAFE = controlClass('<>:"|?*', 'g')
 
 // A lone surrogate cannot be written as UTF-8; fs would silently store U+FFFD instead.
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g

@@ -5,7 +5,7 @@
 // Needs Debian's chromium at /usr/bin/chromium (.ci/run installs it). Without it every test
 // here fails with one clear message: it never skips silently.
 import { createHash, randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type CDPSession, type Page } from 'playwright-core'
@@ -414,6 +414,50 @@ describe('upload page in Chromium', () => {
       expect(await page.locator('#alert').isHidden()).toBe(true)
       // Chromium's own lines for the refused connections are not the page's.
       expect(problems.filter((p) => !/Failed to load resource/.test(p))).toEqual([])
+    } finally {
+      await ctx.close()
+    }
+  })
+
+  it('a file the browser can no longer read (deleted after it was picked) fails on its own with why: no alert, no resend loop', async () => {
+    // --max-connections 2 leaves the page one upload at a time, so the second file waits its turn.
+    const c = await cli(['--max-connections', '2'])
+    const first = fixture('unreadable/first.bin', 200_000)
+    const gone = fixture('unreadable/photo.jpg', 5_000)
+    const { ctx, page, problems } = await open({ ...PHONE }, c.url + '/')
+    const requests: string[] = []
+    page.on('request', (r) => void requests.push(r.method()))
+    try {
+      await throttle(page, 100_000)
+      await page.setInputFiles('#files', [first, gone])
+      await until(() => page.locator('#list li[data-state="sending"]').count()).toBe(1)
+      rmSync(gone)
+      await throttle(page, null)
+      await until(() => page.locator('#list li[data-state="failed"]').count()).toBe(1)
+      expect((await rowTexts(page))[1]!.meta).toContain('can no longer be read on this device')
+      // Longer than the page waits between probes of a receiver it thinks is gone.
+      await page.waitForTimeout(3_500)
+      expect(requests.filter((m) => m === 'POST')).toHaveLength(2)
+      expect(requests.filter((m) => m === 'HEAD')).toEqual([])
+      expect(await page.locator('#alert').isHidden()).toBe(true)
+      expect(await rowTexts(page)).toMatchObject([{ name: 'first.bin', state: 'done' }, { name: 'photo.jpg', state: 'failed' }])
+      expect(diskFiles(c.dir)).toEqual(['first.bin'])
+      expect(problems.filter((p) => !/Failed to load resource/.test(p))).toEqual([])
+    } finally {
+      await ctx.close()
+    }
+  })
+
+  it('--allow .txt: the page judges the name the receiver judges (trail.txt. is a .txt), not the raw one', async () => {
+    const c = await cli(['--allow', '.txt'])
+    const picked = [fixture('cleaned/trail.txt.', 10), fixture('cleaned/q.txt?', 20), fixture('cleaned/no.pdf', 30)]
+    const { ctx, page, problems } = await open({ ...PHONE }, c.url + '/')
+    try {
+      await page.setInputFiles('#files', picked)
+      await until(() => doneRows(page).count()).toBe(2)
+      await until(() => page.locator('#list li[data-state="refused"]').count()).toBe(1)
+      expect(diskFiles(c.dir).sort()).toEqual(['q.txt', 'trail.txt'])
+      expect(problems).toEqual([])
     } finally {
       await ctx.close()
     }

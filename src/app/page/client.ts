@@ -44,10 +44,20 @@ function dur(s) {
   if (s < 3600) return Math.floor(s / 60) + NB + 'min' + (s < 600 && s % 60 ? ' ' + (s % 60) + NB + 's' : '');
   return Math.floor(s / 3600) + NB + 'h ' + Math.floor(s % 3600 / 60) + NB + 'min';
 }
+var unsafe = cfg.unsafe ? new RegExp(cfg.unsafe, 'g') : null;
+/** The name the receiver judges: the last part, cleaned as it cleans names (trail.txt. is trail.txt). */
+function judged(name) {
+  var base = name.split(/[\\/]/).pop();
+  if (base.normalize) base = base.normalize('NFC');
+  base = base.replace(unsafe, '');
+  var end = base.length;
+  while (end > 0 && (base.charAt(end - 1) === '.' || base.charAt(end - 1) === ' ')) end--;
+  return base.slice(0, end).toLowerCase();
+}
 function allowed(f) {
   if (!rules) return true;
   // A type the browser doesn't know is sent as application/octet-stream, so it is judged as that.
-  var base = f.name.toLowerCase(), type = (f.type || 'application/octet-stream').split(';')[0].trim().toLowerCase(), slash = type.indexOf('/');
+  var base = judged(f.name), type = (f.type || 'application/octet-stream').split(';')[0].trim().toLowerCase(), slash = type.indexOf('/');
   return rules.some(function (r) {
     if (r.charAt(0) === '.') return base.length > r.length && base.slice(-r.length) === r;
     if (r === '*/*') return true;
@@ -64,6 +74,7 @@ var NEEDS_LOGIN = 'The user name or password is no longer accepted: reload the p
 var LOST = cfg.once
   ? 'The receiver is not answering: it takes one upload and then stops, so it may have finished. If it is started again, the files go on by themselves.'
   : 'Lost the connection to the receiver: waiting for it to come back. The files go on by themselves then.';
+var UNREADABLE = 'This file can no longer be read on this device (moved, deleted or changed since it was picked): pick it again.';
 var ONCE = 'This receiver takes one upload and then stops.';
 var BUSY = 'The receiver is busy (too many connections at once): the files wait and go on by themselves.';
 // --once: a file has gone out or is on its way (also once its row is cleared).
@@ -291,16 +302,15 @@ function send(it) {
   };
   x.onload = function () { answer(it, x.status, x.responseText, x.getResponseHeader('WWW-Authenticate'), x.getResponseHeader('Retry-After')); };
   x.onerror = function () {
-    // First: nothing new may start while the receiver is gone.
-    lost();
-    if (it.state === 'saving') {
-      // Every byte was out: the receiver may have stored it, so it is not sent again unasked.
-      fail(it, 0, 'The connection broke as the file was being saved: it may be there. Retry sends it again.');
-    } else if (it.state === 'sending') {
-      // Cut off mid-file, nothing of it is kept: it waits for the receiver with the rest.
-      it.state = 'queued'; it.frac = 0; it.samples = [];
-      done(it);
-    }
+    // A file the browser can no longer read (deleted or changed since it was picked, a cloud photo
+    // that cannot be fetched) fails the request as a lost connection would: it is that file's
+    // failure, not the receiver's, or the queue would send it again after every probe, forever.
+    if (it.state === 'sending') {
+      readable(it.file, function (ok) {
+        if (ok) broke(it);
+        else fail(it, 0, UNREADABLE);
+      });
+    } else broke(it);
   };
   x.onabort = function () {
     if (it.state !== 'sending' && it.state !== 'saving') return;
@@ -310,6 +320,28 @@ function send(it) {
   };
   fd.append('file', it.file, it.path);
   x.send(fd);
+}
+
+/** Calls back with whether the browser can still read the file's first byte. */
+function readable(file, then) {
+  var r = new FileReader();
+  r.onload = function () { then(true); };
+  r.onerror = function () { then(false); };
+  r.readAsArrayBuffer(file.slice(0, 1));
+}
+
+/** The connection broke: the receiver is gone (restarted, the phone left the Wi-Fi). */
+function broke(it) {
+  // First: nothing new may start while the receiver is gone.
+  lost();
+  if (it.state === 'saving') {
+    // Every byte was out: the receiver may have stored it, so it is not sent again unasked.
+    fail(it, 0, 'The connection broke as the file was being saved: it may be there. Retry sends it again.');
+  } else if (it.state === 'sending') {
+    // Cut off mid-file, nothing of it is kept: it waits for the receiver with the rest.
+    it.state = 'queued'; it.frac = 0; it.samples = [];
+    done(it);
+  }
 }
 
 /** One alert, then a probe every 3 s; the first answer of any kind resumes the queue. */
