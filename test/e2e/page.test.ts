@@ -103,6 +103,40 @@ async function rowTexts(page: Page): Promise<Array<{ name: string; state: string
   return raw.map((r) => ({ ...r, meta: plain(r.meta) }))
 }
 
+/**
+ * The lowest WCAG contrast of the text under `selector`, as drawn: colours parsed from computed
+ * styles, each element's and its ancestors' opacity applied over the page's background.
+ */
+async function lowestContrast(page: Page, selector: string): Promise<{ ratio: number; text: string }> {
+  return page.locator(selector).evaluate((root) => {
+    const rgb = (c: string) => (c.match(/[\d.]+/g) ?? []).map(Number)
+    const lum = (c: number[]) => {
+      const [r, g, b] = c.slice(0, 3).map((v) => (v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)
+      return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!
+    }
+    const mix = (a: number[], b: number[], t: number) => [0, 1, 2].map((i) => a[i]! * t + b[i]! * (1 - t))
+    const opacity = (e: Element | null) => {
+      let o = 1
+      for (; e; e = e.parentElement) o *= Number(getComputedStyle(e).opacity)
+      return o
+    }
+    const pageBg = rgb(getComputedStyle(document.body).backgroundColor)
+    let worst = { ratio: Infinity, text: '' }
+    for (const e of [root, ...root.querySelectorAll('*')]) {
+      const own = [...e.childNodes].some((n) => n.nodeType === 3 && n.textContent!.trim() !== '')
+      if (!own || (e as HTMLElement).offsetParent === null) continue
+      let b: Element | null = e
+      while (b && rgb(getComputedStyle(b).backgroundColor)[3] === 0) b = b.parentElement
+      const bg = b ? mix(rgb(getComputedStyle(b).backgroundColor), pageBg, opacity(b)) : pageBg
+      const fg = mix(rgb(getComputedStyle(e).color), pageBg, opacity(e))
+      const [hi, lo] = [lum(fg), lum(bg)].sort((x, y) => y - x)
+      const ratio = (hi! + 0.05) / (lo! + 0.05)
+      if (ratio < worst.ratio) worst = { ratio, text: e.textContent!.trim() }
+    }
+    return worst
+  })
+}
+
 function diskFiles(dir: string, prefix = ''): string[] {
   if (!existsSync(dir)) return []
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -260,6 +294,10 @@ describe('upload page in Chromium', () => {
       expect(notAllowed!.meta).toContain('Not accepted here: this receiver takes only image/*, .txt.')
       // Rounded, both would read "1 MB".
       expect(barely!.meta).toContain('Too large (1000001 bytes): this receiver takes files up to 1000000 bytes.')
+      for (const colorScheme of ['light', 'dark'] as const) {
+        await page.emulateMedia({ colorScheme })
+        expect((await lowestContrast(page, 'body')).ratio).toBeGreaterThanOrEqual(4.5)
+      }
       await page.getByRole('button', { name: 'Remove big.txt' }).waitFor({ state: 'visible' })
       await page.waitForTimeout(300)
       expect(posts).toEqual([])
@@ -374,6 +412,11 @@ describe('upload page in Chromium', () => {
       await page.getByRole('button', { name: 'Cancel movie.mov' }).click()
       await until(() => page.locator('#list li[data-state="cancelled"]').count()).toBe(1)
       await until(() => text(page, '#live')).toContain('movie.mov cancelled.')
+      // A cancelled row is set back, but its words stay readable: 4.5:1 (WCAG AA) in both schemes.
+      for (const colorScheme of ['light', 'dark'] as const) {
+        await page.emulateMedia({ colorScheme })
+        expect((await lowestContrast(page, '#list')).ratio).toBeGreaterThanOrEqual(4.5)
+      }
       await expect.poll(() => c.events.some((e) => e.event === 'failed'), { timeout: 5_000 }).toBe(true)
       expect(diskFiles(c.dir).filter((f) => !f.split('/').pop()!.startsWith('.'))).toEqual([])
 

@@ -59,7 +59,7 @@ li>*{grid-column:1}
 [data-state=done] .ok{display:block}
 [data-state=failed] .bar i,[data-state=refused] .bar i{background:var(--err)}
 [data-state=failed] .msg,[data-state=refused] .msg{color:var(--err);font-weight:500}
-[data-state=cancelled]{opacity:.75}
+[data-state=cancelled] .nm,[data-state=cancelled] .bar{opacity:.75}
 [data-state=failed] .pc,[data-state=refused] .pc{display:none}
 .all{height:.3rem;margin:.5rem 0 .2rem}
 #drop{position:fixed;inset:0;z-index:9;display:grid;place-items:center;pointer-events:none;background:var(--drop);border:4px dashed var(--acc);border-radius:20px;margin:.6rem}
