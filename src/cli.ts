@@ -5,6 +5,7 @@ import { parseConfig, type RawOptions } from './config.js'
 import { takeHeldSignals } from './early-signals.js'
 import { StartupError, UsageError } from './errors.js'
 import { run } from './run.js'
+import { unblockTerminal } from './report/tty-writes.js'
 import { STOP_SIGNALS } from './signals.js'
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -314,6 +315,8 @@ async function main(argv: string[]): Promise<number> {
       else throw new UsageError('--stdout and --json both want standard output; choose one')
     }
     const config = parseConfig(raw)
+    unblockTerminal(process.stderr, 2)
+    unblockTerminal(process.stdout, 1)
     return await run(config, {
       stdout: process.stdout,
       stderr: process.stderr,
@@ -369,6 +372,15 @@ function exit(code: number): never {
   process.exit(code)
 }
 
+/** How long the end waits for a terminal not taking output (Ctrl-S) to take the summary. */
+const STDERR_FLUSH_MS = 1000
+/** Runs `then` once stderr's last lines are out (it may be non-blocking: see tty-writes.ts). */
+function afterStderr(then: () => void): void {
+  if (process.stderr.writableLength === 0) return then()
+  process.stderr.write('', then)
+  setTimeout(then, STDERR_FLUSH_MS)
+}
+
 /** How long an aborted run (exit 130) waits for standard output to take its last lines. */
 const ABORTED_FLUSH_MS = 1000
 /** After this long still writing standard output, say why the process has not ended. */
@@ -387,9 +399,8 @@ main(process.argv).then((code) => {
     // A reader that has gone (`| head -2`) is the end of a pipeline, as while running.
     if (failed && code === 0 && failed.code !== 'EPIPE' && failed.code !== 'EIO') {
       process.stderr.write(`upload-recv: cannot write to standard output (${failed.code ?? failed.message}); its last lines are lost.\n`)
-      exit(1)
-    }
-    exit(code)
+      afterStderr(() => exit(1))
+    } else afterStderr(() => exit(code))
   })
   const backlog = () => process.stdout.writableLength
   for (const sig of STOP_SIGNALS) {

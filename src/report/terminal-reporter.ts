@@ -37,6 +37,11 @@ export interface TerminalReporter extends Reporter {
 const REDRAW_MS = 100
 /** How often the block is redrawn while no bytes arrive. */
 const STALE_MS = 1000
+/**
+ * What may wait for a reader that takes no output (a stopped terminal, a pipe nobody reads) before
+ * further lines are counted instead of kept: about 5,000 lines, and memory stays bounded.
+ */
+const BACKLOG_BYTES = 1 << 20
 
 /** chalk ignores NO_COLOR and looks at stdout, while our output is stderr (chalk#547). */
 export function colorLevel(env: NodeJS.ProcessEnv, isTTY: boolean): 0 | 1 | 2 | 3 {
@@ -74,6 +79,14 @@ export function createTerminalReporter(opts: TerminalOptions): TerminalReporter 
   let drawnRows = 0
   let timer: NodeJS.Timeout | null = null
   let closed = false
+  /** Lines not written because the reader was that far behind; said once it takes output again. */
+  let dropped = 0
+  const backlog = () => out.writableLength ?? 0
+  const droppedLine = () => {
+    const n = dropped
+    dropped = 0
+    return c.yellow('⚠') + ` ${n} line${n === 1 ? '' : 's'} not shown: nothing was taking this output\n`
+  }
 
   // One column short of the edge: a line that fills the last column leaves the cursor in a
   // pending-wrap state that terminals treat differently.
@@ -162,15 +175,21 @@ export function createTerminalReporter(opts: TerminalOptions): TerminalReporter 
    * block is never blank on screen. With lines waiting, the block is cleared first and they take
    * its place, the block following below them.
    */
-  const draw = () => {
+  const draw = (final = false) => {
     if (closed) return
     if (timer) clearTimeout(timer)
     timer = null
     due = Infinity
+    // The terminal has not taken the last redraw yet (Ctrl-S, a stalled ssh): another would only
+    // wait behind it. Lines wait in `pending` for the redraw that can go out.
+    if (!final && backlog() > 0) {
+      schedule()
+      return
+    }
     lastDraw = Date.now()
     const lines = blockLines()
     let s: string
-    if (pending.length > 0) {
+    if (pending.length > 0 || dropped > 0) {
       // With no block drawn, `\r` still matters: it puts the line over a `^C` the terminal echoed.
       s = drawnRows > 0 ? clearBlock() : '\r'
       for (const item of pending) {
@@ -182,6 +201,8 @@ export function createTerminalReporter(opts: TerminalOptions): TerminalReporter 
         }
       }
       pending.length = 0
+      // After the lines kept: those it counts came after them.
+      if (dropped > 0) s += droppedLine()
       s += lines.map((l) => l + '\n').join('')
     } else {
       s = (drawnRows > 0 ? `\x1b[${drawnRows}A\r` : '') + lines.map((l) => l + '\x1b[K\n').join('') + '\x1b[J'
@@ -206,15 +227,26 @@ export function createTerminalReporter(opts: TerminalOptions): TerminalReporter 
 
   /** A line above the block: at once if the last redraw is long enough ago, else with the next one. */
   const above = (item: string | (() => void)) => {
-    pending.push(item)
+    // A write to stdout is data: it always waits its turn. A line for people may be counted instead.
+    if (typeof item === 'string' && pending.length > 0 && backlog() + pending.length * 200 > BACKLOG_BYTES) dropped++
+    else pending.push(item)
     if (Date.now() >= lastDraw + REDRAW_MS) draw()
     else schedule(0)
   }
 
+  /** A plain line (no live block): written at once, unless its reader is far behind. */
+  const plain = (text: string) => {
+    if (backlog() > BACKLOG_BYTES) {
+      dropped++
+      return
+    }
+    // On a terminal, from its first column: over the `^C` it echoed, as the stop notices are.
+    out.write(((out as Partial<NodeJS.WriteStream>).isTTY === true ? '\r' : '') + (dropped > 0 ? droppedLine() : '') + text + '\n')
+  }
+
   const emitLine = (text: string) => {
     if (live && !closed) above(text + '\n')
-    // On a terminal, from its first column: over the `^C` it echoed, as the stop notices are.
-    else out.write(((out as Partial<NodeJS.WriteStream>).isTTY === true ? '\r' : '') + text + '\n')
+    else plain(text)
   }
 
   // Every line is cut to the current width, so after a resize one redraw at the new width puts the
@@ -236,7 +268,7 @@ export function createTerminalReporter(opts: TerminalOptions): TerminalReporter 
           clients.add(e.client)
           active.set(e.id, { client: e.client, name: e.name, total: e.total, bytes: 0, started: Date.now() })
           if (live) schedule()
-          else out.write(`↑ ${e.client}  ${stripControl(e.name)}${e.total !== null ? `  ${formatSize(e.total)}` : ''}\n`)
+          else plain(`↑ ${e.client}  ${stripControl(e.name)}${e.total !== null ? `  ${formatSize(e.total)}` : ''}`)
           return
         case 'progress': {
           const u = active.get(e.id)
@@ -277,7 +309,7 @@ export function createTerminalReporter(opts: TerminalOptions): TerminalReporter 
         // What waits for the next redraw goes out now, and the block goes: with no upload left to
         // show, the redraw clears it.
         active.clear()
-        draw()
+        draw(true)
       }
       drawnRows = 0
       closed = true

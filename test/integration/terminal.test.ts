@@ -422,6 +422,39 @@ describe.skipIf(!HAVE_CURL)('stderr piped (not a terminal)', () => {
   })
 })
 
+describe('a stderr pipe nobody reads', () => {
+  it('uploads go on; past 1 MiB waiting, lines are counted instead of kept, and the count is said once it is read again', async () => {
+    const dir = scratch()
+    const run = track(
+      spawn(process.execPath, [BIN, '--port', '0', '--host', '127.0.0.1', '--dir', path.join(dir, 'in'), '--json', '--max-file-size', '1'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: cleanEnv(),
+      }),
+    )
+    await until(() => /"port":(\d+)/.test(run.out()), 10_000, 'listening event', run.out)
+    const port = Number(/"port":(\d+)/.exec(run.out())![1])
+    run.proc.stderr!.pause()
+    // Each refusal is a ✖ line of ~7.6 kB (its long name): 200 of them are 1.5 MB for stderr.
+    const long = Array.from({ length: 30 }, (_, i) => `${i}`.padEnd(250, 'x')).join('/')
+    const refuse = (i: number) =>
+      fetch(`http://127.0.0.1:${port}/${i}/${long}`, { method: 'PUT', body: '12345', signal: AbortSignal.timeout(5_000) }).then((r) => r.status)
+    for (let i = 0; i < 200; i++) expect(await refuse(i)).toBe(413)
+    expect(run.out().match(/"event":"failed"/g)).toHaveLength(200)
+    run.proc.stderr!.resume()
+    await sleep(300)
+    expect(await refuse(200)).toBe(413)
+    await until(() => /not shown/.test(run.err()), 5_000, 'the count', () => run.err().slice(-500))
+    run.proc.kill('SIGTERM')
+    expect(await withTimeout(run.exited, 10_000, 'CLI exit')).toBe(0)
+    const err = run.err()
+    const shown = err.match(/^✖ /gm)!.length
+    const notShown = Number(/^⚠ (\d+) lines not shown: nothing was taking this output$/m.exec(err)![1])
+    expect(shown + notShown).toBe(201)
+    expect(notShown).toBeGreaterThan(20)
+    expect(err).toMatch(/^Done: 0 files, 0 B from 1 client in .*, 201 failed\.$/m)
+  })
+})
+
 describe('a refused upload is reported too', () => {
   it('a PUT announcing more than --max-file-size: 413 before the body, and a ✖ line on stderr', async () => {
     const target = path.join(scratch(), 'in')
@@ -469,5 +502,37 @@ describe.skipIf(!HAVE_SCRIPT || !HAVE_CURL)('the terminal closes (its pty hangs 
     await until(() => existsSync(result), 10_000, 'the CLI exits')
     expect(JSON.parse(readFileSync(result, 'utf8'))).toEqual({ code: 0, sig: null })
     expect(createHash('sha256').update(readFileSync(path.join(dir, 'in', 'up.bin'))).digest('hex')).toBe(createHash('sha256').update(data).digest('hex'))
+  })
+})
+
+describe.skipIf(!HAVE_SCRIPT)('the terminal stops taking output (Ctrl-S, a stalled ssh)', () => {
+  it('uploads and the page go on; on Ctrl-Q the lines written meanwhile appear, and the stop still says its summary', async () => {
+    const dir = scratch()
+    const cli = [process.execPath, BIN, '--port', '0', '--host', '127.0.0.1', '--dir', path.join(dir, 'in'), '--no-qr']
+    // Stdout on the same terminal too: a stored path is written there.
+    const pidFile = path.join(dir, 'pid')
+    pidFiles.push(pidFile)
+    const cmd = `${cli.map(sq).join(' ')} & p=$!; echo $p > ${sq(pidFile)}; wait $p; echo "exit=$?"`
+    const run = track(spawn('script', ['-qfec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: cleanEnv() }))
+    await until(() => /127\.0\.0\.1:(\d+)/.test(run.out()), 10_000, 'the banner', run.out)
+    const port = Number(/127\.0\.0\.1:(\d+)/.exec(run.out())![1])
+    await sleep(200)
+    // XOFF, as the terminal's user typing Ctrl-S: the pty takes no more output until XON.
+    run.proc.stdin!.write('\x13')
+    await sleep(300)
+    const seen = run.out().length
+    const put = (name: string) =>
+      fetch(`http://127.0.0.1:${port}/${name}`, { method: 'PUT', body: randomBytes(100_000), signal: AbortSignal.timeout(5_000) }).then((r) => r.status)
+    for (let i = 1; i <= 5; i++) expect(await put(`while-stopped-${i}.bin`)).toBe(201)
+    expect((await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(5_000) })).status).toBe(200)
+    expect(run.out().length).toBe(seen)
+    run.proc.stdin!.write('\x11')
+    const lines = () => run.out().replace(ESCAPE, '').match(/✔ 127\.0\.0\.1 {2}while-stopped-\d\.bin/g) ?? []
+    await until(() => lines().length === 5, 5_000, 'the five lines', run.out)
+    process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGINT')
+    await withTimeout(run.exited, 10_000, 'script')
+    const text = run.out().replace(ESCAPE, '')
+    expect(text).toContain('5 files, 500 kB from 1 client')
+    expect(text).toMatch(/exit=0\s*$/)
   })
 })

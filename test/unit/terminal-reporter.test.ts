@@ -392,6 +392,61 @@ describe('summary', () => {
   })
 })
 
+/** A terminal that stops taking output while `held` (Ctrl-S): writes wait, as in a non-blocking stream. */
+class StoppedTerm extends FakeTerm {
+  held = false
+  private waiting: Array<() => void> = []
+  override _write(chunk: Buffer, enc: BufferEncoding, cb: () => void): void {
+    if (!this.held) return super._write(chunk, enc, cb)
+    this.waiting.push(() => super._write(chunk, enc, cb))
+  }
+  release(): void {
+    this.held = false
+    for (const w of this.waiting.splice(0)) w()
+  }
+}
+
+describe('a terminal that stops taking output', () => {
+  it('no redraw queues behind one it has not taken; lines past ~1 MiB are counted, the count said after', async () => {
+    const t = new StoppedTerm(true, 80, 24)
+    term = t
+    r = createTerminalReporter({ out: t, env: { NO_COLOR: '1' } })
+    r.emit(started(1, '10.0.0.2', 'big.iso', 1e9))
+    r.emit(progress(1, 1000))
+    await vi.advanceTimersByTimeAsync(200)
+    t.held = true
+    r.emit(progress(1, 2000))
+    await vi.advanceTimersByTimeAsync(200)
+    const writes = t.writableLength
+    expect(writes).toBeGreaterThan(0)
+    // Progress for 5 s: nothing more is written while the last redraw waits.
+    for (let i = 0; i < 50; i++) {
+      r.emit(progress(1, 3000 + i))
+      await vi.advanceTimersByTimeAsync(100)
+    }
+    expect(t.writableLength).toBe(writes)
+    // 20,000 finished uploads: their lines wait, but not without end.
+    for (let id = 2; id < 20_002; id++) {
+      r.emit(started(id, '10.0.0.3', `f${id}.jpg`, 10))
+      r.emit(stored(id, '10.0.0.3', `f${id}.jpg`, 10))
+    }
+    await vi.advanceTimersByTimeAsync(200)
+    t.release()
+    await vi.advanceTimersByTimeAsync(200)
+    const text = t.text
+    const shown = text.match(/✔ 10\.0\.0\.3/g)!.length
+    const notShown = Number(/⚠ (\d+) lines not shown: nothing was taking this output/.exec(text)![1])
+    expect(shown + notShown).toBe(20_000)
+    // Said where the lines it stands for would have been: after those shown.
+    expect(text.indexOf('not shown')).toBeGreaterThan(text.lastIndexOf('✔ 10.0.0.3'))
+    expect(shown).toBeLessThan(10_000)
+    // Once taken, the block is redrawn again.
+    r.emit(progress(1, 9000))
+    await vi.advanceTimersByTimeAsync(200)
+    expect(t.screen().at(-1)).toMatch(/^↑ 10\.0\.0\.2 {2}big\.iso {2}9 kB/)
+  })
+})
+
 describe('colorLevel (stderr, not stdout; NO_COLOR and FORCE_COLOR)', () => {
   it.each([
     [{ NO_COLOR: '1' }, true, 0],
