@@ -218,6 +218,10 @@ export class Connection {
         pos = result.end
         this.startRequest(result.head)
       } else if (this.state === State.Body) {
+        // Body bytes sent ahead of the 100 the client asked for wait until the handler reads,
+        // which is its acceptance (onBodyRead): fed to the body now, they would make the stream
+        // ask for more at once, and that would send `100 Continue` before a 413 or 401.
+        if (this.expectContinue && !this.continueSent) return this.hold(buf, pos)
         try {
           pos = this.decoder!.push(buf, pos)
         } catch (err) {
@@ -325,12 +329,31 @@ export class Connection {
       // RFC 9110 §10.1.1: the handler reading the body is its acceptance of the request.
       this.continueSent = true
       this.socket.write(CONTINUE_100)
+      if (this.leftover !== null) {
+        // Pushed from a later tick, not from inside the stream's own read().
+        const requestId = this.requestId
+        process.nextTick(() => this.feedHeld(requestId))
+        return
+      }
     }
     if (this.bodyPaused) {
       this.bodyPaused = false
       this.lastActivity = Date.now()
       if (this.state === State.Body) this.socket.resume()
     }
+  }
+
+  /** The body bytes that came before `100 Continue` (process()), now that the handler reads. */
+  private feedHeld(requestId: number): void {
+    const rest = this.leftover
+    if (requestId !== this.requestId || this.state !== State.Body || rest === null) return
+    this.leftover = null
+    this.bodyPaused = false
+    this.process(rest, 0)
+    if (this.state !== State.Body || this.leftover !== null) return
+    // The client may have sent it all and half-closed meanwhile (onEnd waited for this).
+    if (this.peerEnded) this.failBody(this.cutShort())
+    else if (!this.bodyPaused) this.socket.resume()
   }
 
   private pauseForBody(): void {
@@ -427,6 +450,8 @@ export class Connection {
     const body = this.body!
     this.decoder = null
     this.state = State.Drain
+    // Body bytes held for a 100 that never came (a refusal): drained with the rest.
+    this.leftover = null
     if (!body.destroyed) body.destroy(new HttpError('BODY_INCOMPLETE', 'The request was answered before its body was read.'))
     this.phaseStart = Date.now()
     this.socket.end()
@@ -507,7 +532,8 @@ export class Connection {
     this.peerEnded = true
     // RFC 9112 §9.6: a half-close does not cancel the request in hand; it does end a short body.
     if (this.state === State.Body) {
-      this.failBody(this.cutShort())
+      // Bytes held for a 100 not yet sent may be the whole body: judged once fed (feedHeld).
+      if (this.leftover === null) this.failBody(this.cutShort())
     } else if (this.state === State.Head && this.leftover === null) {
       if (this.parser.started) this.close()
       else this.finish()

@@ -590,6 +590,48 @@ describe('connections against the real CLI', () => {
       }
     })
 
+    it('body bytes sent with the head, not waiting for the 100: still 413 and never a 100', async () => {
+      const conn = await RawConn.open(small.port)
+      try {
+        await conn.write('PUT /early.bin HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\nExpect: 100-continue\r\n\r\nabc')
+        expect(await conn.waitClosed(4_000)).toBe(true)
+        expect(conn.text).not.toContain('100 Continue')
+        expect(parseResponses(conn.data).responses.map((r) => r.status)).toEqual([413])
+        expect(tempFiles(small.dir)).toEqual([])
+      } finally {
+        conn.destroy()
+      }
+    })
+
+    it('a body begun with the head: 100 once the request is accepted, then the rest, and 201 with every byte', async () => {
+      const conn = await RawConn.open(small.port)
+      try {
+        await conn.write('PUT /begun.bin HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n0123')
+        expect(await conn.waitFor((t) => t.includes('\r\n\r\n'), 3_000, '100')).toBe('HTTP/1.1 100 Continue\r\n\r\n')
+        await conn.write('456789')
+        await conn.waitFor((t) => parseResponses(Buffer.from(t, 'latin1')).responses.length === 2, 3_000, '201')
+        expect(parseResponses(conn.data).responses.map((r) => r.status)).toEqual([100, 201])
+        expect(readFileSync(path.join(small.dir, 'begun.bin'), 'utf8')).toBe('0123456789')
+      } finally {
+        conn.destroy()
+      }
+    })
+
+    it('the whole body with the head and a half-close, then a pipelined request: both answered, the body whole', async () => {
+      const { text, closed } = await rawRequest(
+        small.port,
+        [
+          'PUT /whole.bin HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\nabcdefghij' +
+            'GET /nothing-here HTTP/1.1\r\nHost: x\r\n\r\n',
+        ],
+        { endAfterWrite: true },
+      )
+      expect(closed).toBe(true)
+      // A 100 after the whole body is allowed, not needed (RFC 9110 §10.1.1).
+      expect(statuses(text).filter((n) => n !== 100)).toEqual([201, 404])
+      expect(readFileSync(path.join(small.dir, 'whole.bin'), 'utf8')).toBe('abcdefghij')
+    })
+
     it('a body within the limit still gets 100 then 201', async () => {
       const conn = await RawConn.open(small.port)
       try {
