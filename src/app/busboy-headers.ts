@@ -36,7 +36,7 @@ interface Disposition {
 interface BusboyUtils {
   getDecoder(charset: string): unknown
   parseDisposition(value: string, decoder: unknown): Disposition | undefined
-  parseContentType(value: string): { type: string; subtype: string } | undefined
+  parseContentType(value: string): { type: string; subtype: string; params?: Record<string, string> } | undefined
 }
 
 export interface PartFacts {
@@ -59,6 +59,11 @@ const require = createRequire(import.meta.url)
 const utils = createRequire(require.resolve('busboy'))('./utils.js') as BusboyUtils
 // What upload-multipart.ts gives busboy as defParamCharset.
 const decoder = utils.getDecoder('utf8')
+
+/** The boundary busboy reads from a request's Content-Type, parsed by busboy's own parser. */
+export function multipartBoundary(contentType: string): string | undefined {
+  return utils.parseContentType(contentType)?.params?.boundary
+}
 
 const CRLFCRLF = Buffer.from('\r\n\r\n')
 // What browsers and curl send for a file: busboy reads it as it is, nothing to look at.

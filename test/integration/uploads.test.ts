@@ -938,6 +938,22 @@ describe('limits and filters', () => {
     noTemps(c)
   })
 
+  it('a boundary of 70 characters is taken, one of 71 (and quoted ones of thousands) is MULTIPART_MALFORMED (RFC 2046)', async () => {
+    const c = await cli()
+    const post = (boundary: string, quoted = false) => {
+      const { body } = multipartBody([{ filename: `b${boundary.length}.txt`, data: 'x' }], boundary)
+      const type = `multipart/form-data; boundary=${quoted ? `"${boundary}"` : boundary}`
+      return rawUpload(c, httpRequest('POST', '/', { 'Content-Type': type, 'Content-Length': String(body.length) }, body))
+    }
+    expect((await post('b'.repeat(70))).status).toBe(201)
+    const long = await post('b'.repeat(71))
+    expect(long.status).toBe(400)
+    expect(long.json().error.message).toContain('boundary is longer than 70 characters')
+    expect((await post('a b'.repeat(1500), true)).status).toBe(400)
+    expect(files(c.dir)).toEqual(['b70.txt'])
+    noTemps(c)
+  })
+
   it('--allow image/*,.pdf: a .txt sent as text/plain is 415, a .pdf and an image are stored', async () => {
     const c = await cli(['--allow', 'image/*,.pdf'])
     const txt = await curl(['-F', `file=@${payload('al/notes.txt', 'plain text')};type=text/plain`, `${c.url}/`])
