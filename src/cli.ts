@@ -42,10 +42,10 @@ function buildProgram(out: (text: string) => void = () => {}): Command {
     .addOption(option('--timeout <seconds>', 'drop a client silent this long (408); the request head must arrive within it', '60'))
     .addOption(option('--max-connections <n>', 'open connections at once; more get 503', '256'))
     .addOption(option('--once', 'exit after the first request that stored a file'))
-    .addOption(option('--stdout', "write the first file's bytes to standard output instead of --dir; implies --once"))
+    .addOption(option('--stdout', "write the first file's bytes to standard output instead of --dir; implies --once; not with --json"))
     .addOption(option('--json', 'machine-readable events on standard output, one JSON object per line'))
-    .addOption(option('-q, --quiet', 'no banner and no progress; errors still go to stderr'))
-    .addOption(option('--no-qr', 'no QR code in the banner', 'shown on a terminal'))
+    .addOption(option('-q, --quiet', 'no banner, progress or summary; errors, warnings and what Ctrl-C does still go to stderr'))
+    .addOption(option('--no-qr', 'no QR code in the banner', 'shown on a terminal wide enough'))
     .addHelpText(
       'after',
       `
@@ -58,8 +58,9 @@ Examples:
 Every flag but -h and -V can also come from the environment as UPLOAD_RECV_<FLAG>,
 e.g. UPLOAD_RECV_TOKEN (the command line wins).
 Standard output carries only stored paths (or --json events, or --stdout bytes).
-Exit codes: 0 done, 1 the environment refused (port in use, folder not writable), 2 usage error,
-130 a second Ctrl-C aborted running uploads.`,
+Exit codes: 0 done, 1 the environment refused (port in use, folder not writable) or standard
+output could not be written, 2 usage error, 130 a second Ctrl-C aborted running uploads (or a
+Ctrl-C ended the wait for standard output's reader).`,
     )
     .exitOverride()
     .configureOutput({

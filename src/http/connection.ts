@@ -424,7 +424,8 @@ export class Connection {
     if (close) all['Connection'] = 'close'
     else {
       if (this.head?.versionMinor === 0) all['Connection'] = 'keep-alive'
-      if (this.keepAliveHint !== null) all['Keep-Alive'] = this.keepAliveHint
+      // Stopping, the connection stays only for the 503 of what is pipelined behind: no promise of idle time.
+      if (this.keepAliveHint !== null && !this.shuttingDown) all['Keep-Alive'] = this.keepAliveHint
     }
     const headOnly = this.head?.method === 'HEAD' || !statusHasBody(status)
     // One buffer, one write: head and body leave in the same segment without cork/uncork.

@@ -310,6 +310,8 @@ describe('signals', () => {
     const statuses = [...put.reply().matchAll(/^HTTP\/1\.1 (\d{3}) /gm)].map((m) => Number(m[1]))
     expect(statuses, put.reply()).toEqual([201, 503])
     expect(put.reply()).toMatch(/HTTP\/1\.1 503 [^]*Connection: close/)
+    // Kept open only for that 503: the 201 promises no idle time.
+    expect(put.reply().split('HTTP/1.1 503')[0]).not.toMatch(/Keep-Alive:/i)
     expect(await withTimeout(c.exited, 5_000, 'exit')).toBe(0)
     expect(allFiles(c.dir)).toEqual(['r1.bin'])
     expect(sha(readFileSync(path.join(c.dir, 'r1.bin')))).toBe(sha(data))
