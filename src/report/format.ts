@@ -1,4 +1,5 @@
 // Small pure formatters for what people read on stderr.
+import { eastAsianWidth } from 'get-east-asian-width'
 import { BIDI_MARKS, controlClass } from '../controls.js'
 import { formatSize } from '../size.js'
 
@@ -54,7 +55,7 @@ export function formatEta(done: number, total: number, ms: number): string {
   return left < 59_500 ? `${Math.max(1, Math.round(left / 1000))} s` : formatDuration(left)
 }
 
-const ZERO_WIDTH = /^[\p{Mn}\p{Me}\p{Cf}\u200b\ufe00-\ufe0f]$/u
+const ZERO_WIDTH = /^[\p{Mn}\p{Me}\p{Cf}\u200b\ufe00-\ufe0e]$/u
 const EMOJI = /^\p{Emoji_Presentation}$/u
 
 /** Terminal columns one code point takes: 0 for combining marks, 2 for East Asian wide and emoji. */
@@ -62,25 +63,13 @@ export function charWidth(ch: string): number {
   const cp = ch.codePointAt(0) ?? 0
   if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) return 0
   if (cp < 0x300) return 1
+  // VS16 (emoji presentation) makes many terminals draw the character before it two wide; where it
+  // does not, counting it only leaves a line a column short, never a column over.
+  if (cp === 0xfe0f) return 1
   if (ZERO_WIDTH.test(ch)) return 0
-  if (
-    (cp >= 0x1100 && cp <= 0x115f) ||
-    (cp >= 0x2e80 && cp <= 0x303e) ||
-    (cp >= 0x3041 && cp <= 0x33ff) ||
-    (cp >= 0x3400 && cp <= 0x4dbf) ||
-    (cp >= 0x4e00 && cp <= 0x9fff) ||
-    (cp >= 0xa000 && cp <= 0xa4cf) ||
-    (cp >= 0xac00 && cp <= 0xd7a3) ||
-    (cp >= 0xf900 && cp <= 0xfaff) ||
-    (cp >= 0xfe30 && cp <= 0xfe4f) ||
-    (cp >= 0xff00 && cp <= 0xff60) ||
-    (cp >= 0xffe0 && cp <= 0xffe6) ||
-    (cp >= 0x20000 && cp <= 0x3fffd) ||
-    EMOJI.test(ch)
-  ) {
-    return 2
-  }
-  return 1
+  // Unicode's East Asian Width table, whole: terminals' wcwidth follows it, and a code point
+  // counted narrow but drawn wide wraps the live block's line and leaves copies of it behind.
+  return eastAsianWidth(cp) === 2 || EMOJI.test(ch) ? 2 : 1
 }
 
 // eslint-disable-next-line no-control-regex

@@ -152,6 +152,16 @@ describe('charWidth and displayWidth', () => {
     expect(displayWidth('写真.png')).toBe(8)
     expect(displayWidth('e\u0301')).toBe(1)
   })
+  it('every East Asian Wide or Fullwidth code point is two columns, as terminals draw it (wcwidth), not just the big blocks', () => {
+    // Hentaigana, Hangul Jamo Extended-A, vertical forms, small form variants, angle brackets,
+    // hexagrams, Tangut, squared CJK: each drawn two wide by glibc's wcwidth, xterm and tmux.
+    for (const ch of ['\u{1b001}', '\ua960', '\ufe10', '\ufe50', '\u2329', '\u4dc0', '\u{17000}', '\u{1f200}']) {
+      expect(charWidth(ch), `U+${ch.codePointAt(0)!.toString(16)}`).toBe(2)
+    }
+    // VS16 widens a text-style emoji in many terminals (kitty, WezTerm, iTerm2): counted, so a
+    // line is at worst a column short, never a column over.
+    expect(displayWidth('\u2764\ufe0f')).toBe(2)
+  })
   it('ignores colour sequences', () => {
     expect(displayWidth('\x1b[32m✔\x1b[39m ok')).toBe(4)
   })
