@@ -409,7 +409,7 @@ main(process.argv).then((code) => {
       if (backlog() === 0) return
       // `\r` over the `^C` the terminal echoed, as every other notice does.
       process.stderr.write(`${process.stderr.isTTY ? '\r' : ''}upload-recv: quit with ${backlog()} bytes of standard output never read.\n`)
-      exit(code === 0 ? 130 : code)
+      afterStderr(() => exit(code === 0 ? 130 : code))
     })
   }
   // An aborted run ends by itself a moment later: no promise of a wait it will not keep.

@@ -49,13 +49,15 @@ export async function run(config: Config, io: RunIO): Promise<number> {
 
   // stderr is for people: if nobody reads it any more (its pipe closed), uploads and stdout go on.
   io.stderr.on('error', () => {})
-  const terminal = config.quiet ? null : createTerminalReporter({ out: io.stderr, env: io.env })
+  // Standard output on the same terminal: the live block and the paths share one order.
+  const sibling = io.stdout.isTTY === true && io.stderr.isTTY === true ? io.stdout : undefined
+  const terminal = config.quiet ? null : createTerminalReporter({ out: io.stderr, env: io.env, sibling })
   const reporters: Reporter[] = []
   const data = config.json ? createJsonReporter(io.stdout) : config.stdout ? null : createPathReporter(io.stdout)
   if (data) {
     // stdout on the same terminal as the live block: print around it, not through it. Only for
     // events that print something: wrapping progress too would clear the block at every chunk.
-    const viaTerminal = terminal && io.stdout.isTTY === true && io.stderr.isTTY === true
+    const viaTerminal = terminal && sibling
     const quiet = (e: UploadEvent) => e.type === 'started' || e.type === 'progress'
     reporters.push(viaTerminal ? { emit: (e) => (quiet(e) ? undefined : terminal.outside(() => data.emit(e))) } : data)
   }

@@ -99,6 +99,7 @@ export class Connection {
   private head: RequestHead | null = null
   private keepAlive = false
   private expectContinue = false
+  /** The `100 Continue` went out, or never will (the answer came first: releaseHeld()). */
   private continueSent = false
   private responded = false
   private shutdownAt = 0
@@ -390,7 +391,22 @@ export class Connection {
     this.respondError(err, head)
   }
 
+  /**
+   * The answer is decided, so no `100 Continue` will go out: body bytes held for it (process())
+   * are read like any body the answer came before, and a short one that is all here leaves the
+   * connection open for what the client pipelined behind it.
+   */
+  private releaseHeld(): void {
+    if (this.state !== State.Body || !this.expectContinue || this.continueSent) return
+    this.continueSent = true
+    const held = this.leftover
+    if (held === null) return
+    this.leftover = null
+    this.process(held, 0)
+  }
+
   private respondError(err: HttpError, head: RequestHead | null): void {
+    this.releaseHeld()
     const { headers, body } = this.opts.renderError(err, head)
     this.respond(err.status, { ...err.headers, ...headers }, body)
   }
@@ -400,6 +416,7 @@ export class Connection {
    * no handler reads) makes the answer that 400 (SPEC §3), not the handler's success.
    */
   private answer(status: number, headers: Record<string, string>, payload?: string | Buffer): void {
+    this.releaseHeld()
     const broken = this.body?.errored
     if (status < 400 && broken instanceof HttpError && broken.status === 400) return this.respondError(broken, this.head)
     this.respond(status, headers, payload)

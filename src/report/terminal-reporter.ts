@@ -21,6 +21,12 @@ export interface TerminalOptions {
   env: NodeJS.ProcessEnv
   /** false: plain lines even on a terminal, each written at once (--quiet's error lines: no block to draw around). */
   live?: boolean
+  /**
+   * Standard output when it is the same terminal (what `outside` writes to). Each stream has its
+   * own queue once the terminal stops taking output, so neither is written while the other is
+   * behind: otherwise their lines, even their bytes, would come out of order.
+   */
+  sibling?: { readonly writableLength: number }
 }
 
 export interface TerminalReporter extends Reporter {
@@ -81,7 +87,7 @@ export function createTerminalReporter(opts: TerminalOptions): TerminalReporter 
   let closed = false
   /** Lines not written because the reader was that far behind; said once it takes output again. */
   let dropped = 0
-  const backlog = () => out.writableLength ?? 0
+  const backlog = () => (out.writableLength ?? 0) + (opts.sibling?.writableLength ?? 0)
   const droppedLine = () => {
     const n = dropped
     dropped = 0
@@ -192,15 +198,29 @@ export function createTerminalReporter(opts: TerminalOptions): TerminalReporter 
     if (pending.length > 0 || dropped > 0) {
       // With no block drawn, `\r` still matters: it puts the line over a `^C` the terminal echoed.
       s = drawnRows > 0 ? clearBlock() : '\r'
+      let taken = 0
       for (const item of pending) {
-        if (typeof item === 'string') s += item
-        else {
-          out.write(s)
-          s = ''
-          item()
+        if (typeof item === 'string') {
+          s += item
+          taken++
+          continue
         }
+        out.write(s)
+        s = ''
+        drawnRows = 0
+        // A write that had to wait (the terminal stopped taking output just now): what is left
+        // waits for the next redraw, in order, and the block with it.
+        if (!final && backlog() > 0) break
+        item()
+        taken++
+        if (!final && backlog() > 0) break
       }
-      pending.length = 0
+      pending.splice(0, taken)
+      if (pending.length > 0) {
+        if (s) out.write(s)
+        schedule()
+        return
+      }
       // After the lines kept: those it counts came after them.
       if (dropped > 0) s += droppedLine()
       s += lines.map((l) => l + '\n').join('')
@@ -236,7 +256,8 @@ export function createTerminalReporter(opts: TerminalOptions): TerminalReporter 
 
   /** A plain line (no live block): written at once, unless its reader is far behind. */
   const plain = (text: string) => {
-    if (backlog() > BACKLOG_BYTES) {
+    // Once closed, only the last few lines come (the summary): never counted away.
+    if (!closed && backlog() > BACKLOG_BYTES) {
       dropped++
       return
     }

@@ -632,6 +632,16 @@ describe('connections against the real CLI', () => {
       expect(readFileSync(path.join(small.dir, 'whole.bin'), 'utf8')).toBe('abcdefghij')
     })
 
+    it('a GET with Expect and its short body in the same write, a request pipelined behind: both answered on one connection', async () => {
+      const { text } = await rawRequest(
+        small.port,
+        ['GET /favicon.ico HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhiGET /favicon.ico HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'],
+        { ms: 3_000 },
+      )
+      expect(statuses(text)).toEqual([204, 204])
+      expect(text).not.toContain('100 Continue')
+    })
+
     it('a body within the limit still gets 100 then 201', async () => {
       const conn = await RawConn.open(small.port)
       try {

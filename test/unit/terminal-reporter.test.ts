@@ -447,6 +447,59 @@ describe('a terminal that stops taking output', () => {
   })
 })
 
+describe('stdout on the same terminal, taking output more slowly than stderr', () => {
+  it('paths and ✔ lines keep their order: nothing goes to one stream while the other is behind', async () => {
+    const screen: string[] = []
+    /** A stream of the terminal that holds what it is given while `held`, as a stopped tty does. */
+    class Stream extends Writable {
+      held = false
+      private waiting: Array<() => void> = []
+      constructor(
+        readonly isTTY: boolean,
+        readonly columns = 80,
+        readonly rows = 24,
+      ) {
+        super()
+      }
+      override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+        const take = () => {
+          screen.push(chunk.toString())
+          cb()
+        }
+        if (this.held) this.waiting.push(take)
+        else take()
+      }
+      release(): void {
+        this.held = false
+        for (const w of this.waiting.splice(0)) w()
+      }
+    }
+    const stderr = new Stream(true)
+    const stdout = new Stream(true)
+    r = createTerminalReporter({ out: stderr, env: { NO_COLOR: '1' }, sibling: stdout })
+    r.emit(started(1, '10.0.0.2', 'big.iso', 1e9))
+    await vi.advanceTimersByTimeAsync(200)
+    // Stdout's queue backs up (its reader, the pty, took stderr's bytes but not these).
+    stdout.held = true
+    for (let i = 2; i < 12; i++) {
+      r.emit(started(i, '10.0.0.3', `f${i}.jpg`, 10))
+      r.outside(() => stdout.write(`in/f${i}.jpg\n`))
+      r.emit(stored(i, '10.0.0.3', `f${i}.jpg`, 10))
+      await vi.advanceTimersByTimeAsync(150)
+    }
+    stdout.release()
+    await vi.advanceTimersByTimeAsync(2_000)
+    const order = screen
+      .join('')
+      .split('\n')
+      .map((l) => /(?:^|✔ 10\.0\.0\.3 {2})(?:in\/)?(f\d+)\.jpg/.exec(l.replace(ESCAPE, '').replace(/\r/g, '')))
+      .filter((m) => m !== null)
+      .map((m) => (m[0].includes('✔') ? `✔${m[1]}` : `path${m[1]}`))
+    const expected = Array.from({ length: 10 }, (_, k) => [`pathf${k + 2}`, `✔f${k + 2}`]).flat()
+    expect(order).toEqual(expected)
+  })
+})
+
 describe('colorLevel (stderr, not stdout; NO_COLOR and FORCE_COLOR)', () => {
   it.each([
     [{ NO_COLOR: '1' }, true, 0],
