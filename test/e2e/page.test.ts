@@ -491,6 +491,42 @@ describe('upload page in Chromium', () => {
     }
   })
 
+  it('Cancel while the page checks whether a failed file can still be read: it stays cancelled, nothing more is sent', async () => {
+    const c = await cli(['--max-connections', '2'])
+    const first = fixture('unreadable-cancel/first.bin', 200_000)
+    const gone = fixture('unreadable-cancel/photo.jpg', 5_000)
+    const { ctx, page, problems } = await open({ ...PHONE }, '')
+    // A slow device: the page's one-byte read of a file takes 3 s to report.
+    await page.addInitScript(() => {
+      const read = FileReader.prototype.readAsArrayBuffer
+      FileReader.prototype.readAsArrayBuffer = function (this: FileReader, blob: Blob) {
+        setTimeout(() => read.call(this, blob), 3_000)
+      }
+    })
+    await page.goto(c.url + '/')
+    const requests: string[] = []
+    page.on('request', (r) => void requests.push(r.method()))
+    try {
+      await throttle(page, 100_000)
+      await page.setInputFiles('#files', [first, gone])
+      await until(() => page.locator('#list li[data-state="sending"]').count()).toBe(1)
+      rmSync(gone)
+      await throttle(page, null)
+      await until(() => doneRows(page).count()).toBe(1)
+      // The photo's request has failed; its check is under way.
+      await until(() => requests.filter((m) => m === 'POST').length).toBe(2)
+      await page.getByRole('button', { name: 'Cancel photo.jpg' }).click()
+      await until(() => page.locator('#list li[data-state="cancelled"]').count()).toBe(1)
+      await page.waitForTimeout(3_500)
+      expect(await rowTexts(page)).toMatchObject([{ name: 'first.bin', state: 'done' }, { name: 'photo.jpg', state: 'cancelled' }])
+      expect(requests.filter((m) => m === 'POST')).toHaveLength(2)
+      expect(await page.locator('#alert').isHidden()).toBe(true)
+      expect(problems.filter((p) => !/Failed to load resource/.test(p))).toEqual([])
+    } finally {
+      await ctx.close()
+    }
+  })
+
   it('--allow .txt: the page judges the name the receiver judges (trail.txt. is a .txt), not the raw one', async () => {
     const c = await cli(['--allow', '.txt'])
     const picked = [fixture('cleaned/trail.txt.', 10), fixture('cleaned/q.txt?', 20), fixture('cleaned/no.pdf', 30)]

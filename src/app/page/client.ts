@@ -238,6 +238,8 @@ function paint(it) {
 
 function act(it) {
   var st = it.state;
+  // While the file's readability is checked its request is over: abort() would fire nothing.
+  if (st === 'sending' && it.checking) { it.state = 'cancelled'; say(it.path + ' cancelled.'); done(it); return; }
   if (st === 'sending') { it.xhr.abort(); return; }
   if (st === 'saving') return;
   if (st === 'queued') { it.state = 'cancelled'; paint(it); schedule(); return; }
@@ -306,7 +308,11 @@ function send(it) {
     // that cannot be fetched) fails the request as a lost connection would: it is that file's
     // failure, not the receiver's, or the queue would send it again after every probe, forever.
     if (it.state === 'sending') {
+      it.checking = true;
       readable(it.file, function (ok) {
+        it.checking = false;
+        // Cancelled meanwhile (act()): nothing more to decide.
+        if (it.state !== 'sending') return;
         if (ok) broke(it);
         else fail(it, 0, UNREADABLE);
       });
