@@ -258,6 +258,21 @@ function flagBefore(argv: string[], word: string): string | undefined {
   return at > 0 && role[at - 1] === 'flag' ? argv[at + 1] : undefined
 }
 
+/** Flags whose values are secrets: a stray word right after one may be the rest of it (`--auth bob hunter2`). */
+const SECRET_FLAGS = ['--token', '--auth']
+
+/** The secret flag whose value the first stray `word` follows, as a separate word or after `=`. */
+function secretBefore(argv: string[], word: string): string | undefined {
+  const role = roles(argv)
+  const words = argv.slice(2)
+  const at = words.findIndex((w, i) => w === word && role[i] === 'operand')
+  if (at < 1) return undefined
+  const prev = words[at - 1]!
+  // A value that is a flag (`--token --once true`) is a secret forgotten, not one cut in two.
+  if (role[at - 1] === 'value') return prev.startsWith('-') ? undefined : SECRET_FLAGS.find((f) => f === words[at - 2])
+  return SECRET_FLAGS.find((f) => prev.startsWith(`${f}=`))
+}
+
 /** commander's parse, but a stray word is named, with the likeliest fix: a folder without --dir. */
 function parse(program: Command, argv: string[]): void {
   try {
@@ -265,6 +280,12 @@ function parse(program: Command, argv: string[]): void {
   } catch (err) {
     if (!(err instanceof CommanderError) || err.code !== 'commander.excessArguments') throw err
     const word = program.args[0] ?? ''
+    // Not echoed: it may be the second half of a password, and stderr ends up in logs.
+    const secret = secretBefore(argv, word)
+    if (secret) {
+      const shape = secret === '--auth' ? ' (user:password)' : ''
+      throw new UsageError(`a word after ${secret}'s value is not an option: ${secret} takes one word${shape}; quote it if it has spaces (the word is not shown here, as it may be part of a secret)`)
+    }
     // `--once true`: a switch given a value, not a folder given without --dir.
     const switchy = /^(?:true|false|yes|no|on|off|1|0)$/i.test(word)
     const before = switchy ? flagBefore(argv, word) : undefined

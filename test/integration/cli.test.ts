@@ -293,6 +293,15 @@ describe.concurrent('usage errors: exit 2, one line on stderr, nothing listening
     )
   })
 
+  it('a stray word after --auth or --token is not printed: it may be the second half of the secret', async () => {
+    for (const args of [['--auth', 'bob', 'hunter2'], ['--token', 'correct', 'horse'], ['--token=correct', 'horse']]) {
+      const r = await runToExit(['--port', '0', ...args])
+      expect(r.code).toBe(2)
+      expect(r.stderr).toMatch(/^upload-recv: a word after --(auth|token)'s value is not an option: --\1 takes one word.*quote it/)
+      expect(r.stderr).not.toMatch(/hunter2|horse/)
+    }
+  })
+
   it('host:port as --host names the mistake instead of blaming DNS', async () => {
     const r = await runToExit(['--port', '0', '--dir', path.join(scratch(), 'in'), '--host', 'localhost:8080'])
     expect(r.code).toBe(2)
