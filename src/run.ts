@@ -14,6 +14,7 @@ import { KEEP_ALIVE_IDLE_MS, MAX_HEAD_BYTES, MAX_HEADER_COUNT, MAX_TARGET_BYTES 
 import type { Reporter, UploadEvent } from './report/events.js'
 import { createJsonReporter, createPathReporter } from './report/json-reporter.js'
 import { renderBanner } from './report/banner.js'
+import { formatSize, stripControl } from './report/format.js'
 import { certificateNotice, unauthorizedNotice } from './report/notices.js'
 import { createTerminalReporter } from './report/terminal-reporter.js'
 import { STOP_SIGNALS } from './signals.js'
@@ -128,8 +129,10 @@ export async function run(config: Config, io: RunIO): Promise<number> {
     ? {
         sink: io.stdout,
         claimedBy: null,
-        failed(err) {
-          io.stderr.write(`upload-recv: the upload broke off: ${err.message} Standard output is incomplete.\n`)
+        failed(err, name, bytes) {
+          // "the file is larger than …": the answer's sentence, inside this one.
+          const why = err.message.replace(/\.$/, '').replace(/^[A-Z](?=[a-z])/, (c) => c.toLowerCase())
+          io.stderr.write(`upload-recv: --stdout: ${stripControl(name)} failed after ${formatSize(bytes)} went out (${why}); standard output is incomplete.\n`)
           exitCode = 1
           void stopGracefully(null)
         },

@@ -28,6 +28,6 @@ export interface StdoutTarget {
   readonly sink: Writable
   /** The request whose file it is (identity only), once one has it. */
   claimedBy: object | null
-  /** The one file broke off after some bytes went out: the output is incomplete. */
-  failed(err: Error): void
+  /** The one file failed after `bytes` of it went out (refused, cut off, the reader gone): the output is incomplete. */
+  failed(err: Error, name: string, bytes: number): void
 }

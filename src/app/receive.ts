@@ -68,9 +68,9 @@ export async function receiveFile(ctx: AppContext, source: Readable, file: Incom
         throw new HttpError('UNAVAILABLE', 'This receiver takes one file (--stdout) and already has it.')
       }
       ctx.stdout.claimedBy = file.from
-      let sent = false
+      let sent = 0
       const counted = (bytes: number) => {
-        sent = true
+        sent = bytes
         onProgress(bytes)
       }
       try {
@@ -79,8 +79,8 @@ export async function receiveFile(ctx: AppContext, source: Readable, file: Incom
         const e = err instanceof HttpError ? err : outputFailed(err as NodeJS.ErrnoException)
         // Refused before its first byte went out (over --max-file-size in one chunk, a cut-short
         // body): standard output is untouched, so the next upload may have it.
-        if (!sent && err instanceof HttpError) ctx.stdout.claimedBy = null
-        else ctx.stdout.failed(e)
+        if (sent === 0 && err instanceof HttpError) ctx.stdout.claimedBy = null
+        else ctx.stdout.failed(e, display, sent)
         throw e
       }
       name = display

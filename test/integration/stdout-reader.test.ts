@@ -311,7 +311,7 @@ describe('--stdout whose reader goes away mid-file', () => {
       error: { code: 'UNAVAILABLE', message: "The receiver's standard output was closed by its reader before the whole file went out." },
     })
     expect(await withTimeout(exited, 5_000, 'exit')).toBe(1)
-    expect(err).toContain('Standard output is incomplete.')
+    expect(err).toMatch(/^upload-recv: --stdout: big\.bin failed after [\d.]+ [kMG]?B went out \(the receiver's standard output was closed by its reader before the whole file went out\); standard output is incomplete\.$/m)
     expect(err).not.toContain('INTERNAL')
   })
 })

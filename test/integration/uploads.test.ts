@@ -1111,6 +1111,18 @@ describe('answers and modes', () => {
     expect(c.stderr()).not.toContain('incomplete')
   })
 
+  it('--stdout: a file over the limit after its first bytes went out: stderr says which, how much went out and why; exit 1', async () => {
+    const c = await cli(['--stdout', '--max-file-size', '100kB'], { json: false })
+    c.proc.stdout!.resume()
+    const big = payload('so/over.bin', Buffer.alloc(1_000_000, 1))
+    // Chunked: no length to refuse it by, so the first 100 kB go out before the limit is seen.
+    expect((await curl(['-H', 'Transfer-Encoding: chunked', '-T', big, `${c.url}/over.bin`])).info.http_code).toBe(413)
+    expect(await withTimeout(c.exited, 10_000, '--stdout exit')).toBe(1)
+    expect(c.stderr()).toMatch(
+      /^upload-recv: --stdout: over\.bin failed after [\d.]+ kB went out \(the file is larger than the limit of 100 kB\); standard output is incomplete\.$/m,
+    )
+  })
+
   it('--stdout neither makes nor needs --dir: the banner says where the bytes go', async () => {
     const parent = tmpDir('upload-recv-stdout-')
     cleanups.push(() => removeDir(parent))
