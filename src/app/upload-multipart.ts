@@ -21,6 +21,18 @@ installFastBoundarySearch()
 installCloseDelimiterStop()
 installPartHeaderHooks()
 
+/** busboy's own error texts, as the rest of our messages word things (lower case after a colon). */
+const BUSBOY_WORDS: Record<string, string> = {
+  'Multipart: Boundary not found': 'its Content-Type names no boundary',
+  'Malformed content type': 'its Content-Type cannot be read',
+  'Malformed part header': "a part's header is malformed",
+  'Unexpected end of form': 'it ended before its closing boundary',
+  'Unexpected end of file': 'it ended inside a file',
+}
+function plainBusboy(message: string): string {
+  return BUSBOY_WORDS[message] ?? message
+}
+
 export function isMultipart(contentType: string | undefined): boolean {
   return contentType !== undefined && /^multipart\/form-data\s*(;|$)/i.test(contentType)
 }
@@ -64,7 +76,7 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
       },
     })
   } catch (err) {
-    throw new HttpError('MULTIPART_MALFORMED', `Malformed multipart request: ${(err as Error).message}.`)
+    throw new HttpError('MULTIPART_MALFORMED', `Malformed multipart request: ${plainBusboy((err as Error).message)}.`)
   }
 
   const results: (FileAnswer | null)[] = []
@@ -82,7 +94,7 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
     // busboy's own errors ("Unexpected end of form", "Malformed part header") carry no code.
     return cause instanceof HttpError || (cause as NodeJS.ErrnoException).code !== undefined
       ? toHttpError(cause)
-      : new HttpError('MULTIPART_MALFORMED', `Malformed multipart body: ${(cause as Error).message}.`)
+      : new HttpError('MULTIPART_MALFORMED', `Malformed multipart body: ${plainBusboy((cause as Error).message)}.`)
   }
   /** Files admitted so far (--max-files), counting nameless parts until they turn out empty. */
   let counted = 0
