@@ -91,7 +91,7 @@ export function checkAccess(req: Request, cfg: AccessConfig): AccessResult {
       }
     }
     if (!ok) {
-      throw new HttpError('UNAUTHORIZED', 'This receiver needs a user name and password.', {
+      throw new HttpError('UNAUTHORIZED', 'This receiver needs the right user name and password.', {
         headers: { 'WWW-Authenticate': 'Basic realm="upload-recv", charset="UTF-8"' },
       })
     }
@@ -107,7 +107,7 @@ export function checkAccess(req: Request, cfg: AccessConfig): AccessResult {
     for (const c of candidates) if (c !== null && same(c, cfg.token)) ok = true
     if (!ok) {
       // RFC 9110 §11.6.1: a 401 names a scheme. Bearer (RFC 6750) makes no browser prompt for a password.
-      throw new HttpError('UNAUTHORIZED', 'This receiver needs its link or QR code: open the address shown where it runs.', {
+      throw new HttpError('UNAUTHORIZED', 'This receiver needs its link or QR code: open the address shown where it runs (a script sends Authorization: Bearer <token>).', {
         headers: { 'WWW-Authenticate': 'Bearer realm="upload-recv"' },
       })
     }

@@ -542,7 +542,13 @@ describe('--token and --auth together: both are required', () => {
     const onlyToken = await put(cli, '/both.txt', 'x', { Authorization: `Bearer ${TOKEN}` })
     expect(onlyToken.status).toBe(401)
     expect(onlyToken.headers.get('www-authenticate')).toMatch(/^Basic /)
-    expect((await put(cli, '/both.txt', 'x', { Authorization: basic(USER, PASS) })).status).toBe(401)
+    expect(JSON.parse(onlyToken.text).error.message).toBe('This receiver needs the right user name and password.')
+    const onlyBasic = await put(cli, '/both.txt', 'x', { Authorization: basic(USER, PASS) })
+    expect(onlyBasic.status).toBe(401)
+    // A script is told how to send the token, a person where to find the link.
+    expect(JSON.parse(onlyBasic.text).error.message).toBe(
+      'This receiver needs its link or QR code: open the address shown where it runs (a script sends Authorization: Bearer <token>).',
+    )
     const both = await put(cli, `/both.txt?token=${enc(TOKEN)}`, 'x', { Authorization: basic(USER, PASS) })
     expect(both.status).toBe(201)
     const cookie = await put(cli, '/both2.txt', 'x', {
