@@ -43,7 +43,7 @@ export class HttpError extends Error {
 
 /** The one wording of a request cut off or refused by a stop (a second Ctrl-C, a new request while stopping). */
 export function shuttingDown(cause?: unknown): HttpError {
-  return new HttpError('UNAVAILABLE', 'The server is shutting down.', { cause })
+  return new HttpError('UNAVAILABLE', 'The receiver is stopping.', { cause })
 }
 
 /** No room left where the bytes go (507 wherever that is: the disk, or what --stdout writes to). */
@@ -60,7 +60,7 @@ export function toHttpError(err: unknown): HttpError {
   }
   // The process's (or the system's) open-file limit: the environment, not a bug, and it passes.
   if (code === 'EMFILE' || code === 'ENFILE') {
-    return new HttpError('UNAVAILABLE', 'Too many open files on the server (ulimit -n, or a lower --max-connections); try again shortly.', { cause: err })
+    return new HttpError('UNAVAILABLE', 'The receiver has too many files open at once (its ulimit -n, or a lower --max-connections, would help); try again shortly.', { cause: err })
   }
   if (code === 'ENAMETOOLONG') {
     return new HttpError('BAD_REQUEST', 'The file name is too long for this file system.', { cause: err })
@@ -69,13 +69,13 @@ export function toHttpError(err: unknown): HttpError {
   // (nothing the client can fix), but said plainly: "Internal error." left the operator reading
   // it on stderr no wiser.
   if (code === 'ENOENT' || code === 'ENOTDIR') {
-    return new HttpError('INTERNAL', 'A folder the server was storing into is gone (deleted or moved while it ran).', { cause: err })
+    return new HttpError('INTERNAL', 'A folder the receiver was storing into is gone (deleted or moved while it ran).', { cause: err })
   }
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-    return new HttpError('INTERNAL', 'The server may not write there (permissions, or a read-only file system).', { cause: err })
+    return new HttpError('INTERNAL', 'The receiver may not write there (permissions, or a read-only file system).', { cause: err })
   }
   if (code === 'EIO') {
-    return new HttpError('INTERNAL', "The server's disk failed to write (I/O error).", { cause: err })
+    return new HttpError('INTERNAL', "The receiving computer's disk failed to write (I/O error).", { cause: err })
   }
   return new HttpError('INTERNAL', 'Internal error.', { cause: err })
 }

@@ -252,10 +252,10 @@ describe('the receiving folder removed while the receiver runs', () => {
     removeDir(cli.dir)
     const r = await curl(['-T', file, `${cli.url}/`, '-H', 'Accept: application/json'])
     expect(r.info.http_code, r.body).toBe(500)
-    expect(r.json().error.message).toMatch(/folder the server was storing into is gone/)
+    expect(r.json().error.message).toMatch(/folder the receiver was storing into is gone/)
     await withTimeout(
       (async () => {
-        while (!/folder the server was storing into is gone/.test(cli.stderr())) await new Promise((ok) => setTimeout(ok, 20))
+        while (!/folder the receiver was storing into is gone/.test(cli.stderr())) await new Promise((ok) => setTimeout(ok, 20))
       })(),
       5_000,
       'the failure on stderr',

@@ -7,10 +7,10 @@ describe('toHttpError: what an error of the file system tells the uploader', () 
   it.each([
     ['ENOSPC', 507, /disk is full/],
     ['EDQUOT', 507, /disk is full/],
-    ['EMFILE', 503, /Too many open files/],
+    ['EMFILE', 503, /too many files open/],
     ['ENAMETOOLONG', 400, /too long/],
-    ['ENOENT', 500, /folder the server was storing into is gone/],
-    ['ENOTDIR', 500, /folder the server was storing into is gone/],
+    ['ENOENT', 500, /folder the receiver was storing into is gone/],
+    ['ENOTDIR', 500, /folder the receiver was storing into is gone/],
     ['EACCES', 500, /may not write there/],
     ['EFILETHREAD', 500, /^Internal error\.$/],
     ['EROFS', 500, /read-only/],
