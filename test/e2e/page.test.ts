@@ -514,7 +514,7 @@ describe('upload page in Chromium', () => {
       await throttle(page, null)
       await until(() => doneRows(page).count()).toBe(1)
       // The photo's request has failed; its check is under way.
-      await until(() => requests.filter((m) => m === 'POST').length).toBe(2)
+      await until(async () => requests.filter((m) => m === 'POST').length).toBe(2)
       await page.getByRole('button', { name: 'Cancel photo.jpg' }).click()
       await until(() => page.locator('#list li[data-state="cancelled"]').count()).toBe(1)
       await page.waitForTimeout(3_500)
