@@ -65,7 +65,7 @@ export async function receiveFile(ctx: AppContext, source: Readable, file: Incom
     if (ctx.stdout) {
       // Another request is told so rather than thanked for nothing.
       if (ctx.stdout.claimedBy !== null) {
-        throw new HttpError('UNAVAILABLE', 'This receiver takes one file (--stdout) and already has it.')
+        throw new HttpError('UNAVAILABLE', 'This receiver takes a single file and is already receiving another one.')
       }
       ctx.stdout.claimedBy = file.from
       let sent = 0

@@ -630,7 +630,7 @@ describe('upload page in Chromium', () => {
     try {
       await page.setInputFiles('#files', f)
       await until(() => page.locator('#list li[data-state="failed"]').count()).toBe(1)
-      expect((await rowTexts(page))[0]!.meta).toContain('already has it')
+      expect((await rowTexts(page))[0]!.meta).toContain('already receiving another one')
       await page.waitForTimeout(3_500)
       expect(await page.locator('#list li[data-state="failed"]').count()).toBe(1)
       expect(await page.locator('#alert').isHidden()).toBe(true)
