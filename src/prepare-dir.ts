@@ -13,7 +13,14 @@ export async function prepareDir(dir: string): Promise<string> {
     await makeDirs(abs)
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
-    if (code === 'EEXIST' || code === 'ENOTDIR') throw new StartupError(`--dir ${dir} is not a folder; point --dir at a folder.`)
+    if (code === 'EEXIST' || code === 'ENOTDIR') {
+      // `--dir notes.txt/in`: the file in the way is what to name, not the folder that was wanted.
+      const blocker = await fileInTheWay(abs)
+      if (blocker !== null && blocker !== abs) {
+        throw new StartupError(`cannot create --dir ${dir}: ${blocker} is a file, not a folder; point --dir elsewhere.`)
+      }
+      throw new StartupError(`--dir ${dir} is not a folder; point --dir at a folder.`)
+    }
     if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOENT') {
       throw new StartupError(`cannot create --dir ${dir} (${code}); choose a folder you can write to.`)
     }
@@ -56,4 +63,16 @@ async function makeDirs(abs: string): Promise<void> {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !(await fs.stat(p)).isDirectory()) throw err
     }
   }
+}
+
+/** The first of `abs` and its parents, from the root down, that exists and is not a folder. */
+async function fileInTheWay(abs: string): Promise<string | null> {
+  const parts = abs.split(path.sep)
+  for (let i = 2; i <= parts.length; i++) {
+    const p = parts.slice(0, i).join(path.sep)
+    const st = await fs.stat(p).catch(() => null)
+    if (st === null) return null
+    if (!st.isDirectory()) return p
+  }
+  return null
 }

@@ -372,6 +372,15 @@ describe.concurrent('usage errors: exit 2, one line on stderr, nothing listening
     expect(r.stdout).toBe('')
   })
 
+  it('--dir under a file: exit 1, and the line names the file in the way', async () => {
+    const file = path.join(scratch(), 'notes.txt')
+    writeFileSync(file, 'x')
+    const r = await runToExit(['--host', '127.0.0.1', '--port', '0', '--dir', path.join(file, 'in', 'deeper')])
+    expect(r.code).toBe(1)
+    expectOneLine(r.stderr)
+    expect(r.stderr).toBe(`upload-recv: cannot create --dir ${path.join(file, 'in', 'deeper')}: ${file} is a file, not a folder; point --dir elsewhere.\n`)
+  })
+
   it('UPLOAD_RECV_DIR naming a file: exit 1, and the line says where the folder came from', async () => {
     const file = path.join(scratch(), 'a-file')
     writeFileSync(file, 'x')
