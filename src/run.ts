@@ -263,7 +263,7 @@ function abortHint(why: string): string {
 
 function listenError(err: unknown, config: Config): Error {
   const code = (err as NodeJS.ErrnoException).code
-  const where = `${config.host}:${config.port}`
+  const where = `${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`
   if (code === 'EADDRINUSE') return new StartupError(`port ${config.port} is already in use; pick another with --port (or --port 0 for any free one).`)
   if (code === 'EACCES') return new StartupError(`not allowed to listen on ${where}; ports below 1024 need privileges, try --port 4000.`)
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
@@ -271,7 +271,10 @@ function listenError(err: unknown, config: Config): Error {
   }
   if (code === 'EADDRNOTAVAIL') return new StartupError(`cannot listen on ${where}: no such address on this machine; check --host.`)
   // A link-local IPv6 address without its zone (fe80::1), a name longer than DNS allows.
-  if (code === 'EINVAL') return new StartupError(`cannot listen on ${where}: not a usable address (${code}); check --host.`)
+  if (code === 'EINVAL') {
+    const zone = /^fe[89ab][0-9a-f]:/i.test(config.host) && !config.host.includes('%') ? ` (a link-local address needs its interface: ${config.host}%eth0)` : ''
+    return new StartupError(`cannot listen on ${where}: not a usable address${zone}; check --host.`)
+  }
   if (/key|cert|PEM|asn1/i.test((err as Error).message ?? '')) {
     return new StartupError(`invalid TLS certificate or key: ${(err as Error).message}`)
   }

@@ -475,7 +475,7 @@ describe('startup failures: what happened and what to do, one line, exit 1, no s
     [
       'a link-local IPv6 address without its zone',
       async () => ['--host', 'fe80::1', '--port', '0', '--dir', path.join(scratch(), 'in')],
-      /^upload-recv: cannot listen on fe80::1:0: not a usable address \(EINVAL\); check --host\.$/,
+      /^upload-recv: cannot listen on \[fe80::1\]:0: not a usable address \(a link-local address needs its interface: fe80::1%eth0\); check --host\.$/,
     ],
     [
       'a host name that does not resolve',
@@ -515,7 +515,7 @@ describe('startup failures: what happened and what to do, one line, exit 1, no s
     )
     const host = await runToExit(['--port', '0', '--dir', path.join(scratch(), 'in')], { UPLOAD_RECV_HOST: 'fe80::1' })
     expect(host.code).toBe(1)
-    expect(host.stderr).toBe('upload-recv: cannot listen on fe80::1:0: not a usable address (EINVAL); check --host (--host was set by UPLOAD_RECV_HOST).\n')
+    expect(host.stderr).toBe('upload-recv: cannot listen on [fe80::1]:0: not a usable address (a link-local address needs its interface: fe80::1%eth0); check --host (--host was set by UPLOAD_RECV_HOST).\n')
   })
 })
 
