@@ -56,20 +56,24 @@ const STOPPED = '<p>This receiver took one upload and has stopped.</p>'
 const NEGOTIATED = { Vary: 'Accept' }
 
 export const renderError: ErrorRenderer = (err: HttpError, head: RequestHead | null) =>
-  errorBody(err, head ? header(head, 'accept') : undefined, [])
+  errorBody(err, head ? header(head, 'accept') : undefined, [], null, true, head !== null && !UPLOADS.has(head.method))
+
+/** Methods that send files: an error to any other request (a 405, a 414 on a GET) was no upload. */
+const UPLOADS = new Set(['POST', 'PUT'])
 
 /**
  * `about`: the file of a form the failure is about; a person needs to know which one, and that the
  * rest were not kept. `more`: false once the receiver has stopped (--once stored some of the form).
  */
-function errorBody(err: HttpError, accept: string | undefined, files: readonly FileAnswer[], about: string | null = null, more = true) {
+function errorBody(err: HttpError, accept: string | undefined, files: readonly FileAnswer[], about: string | null = null, more = true, notUpload = false) {
   if (prefersHtml(accept)) {
     const stored = files.length > 0 ? `<p>Stored:</p>${fileList(files)}` : ''
-    const again = more ? '; send those again' : ''
+    // Not where sending again cannot help: a full disk, a receiver that is stopping or busy.
+    const again = more && err.status !== 507 && err.status !== 503 ? '; send those again' : ''
     const rest = about !== null ? `<p>Any file after it in the form was not stored either${again}.</p>` : ''
     const message = about !== null ? `<strong>${escapeHtml(about)}</strong>: ${escapeHtml(err.message)}` : escapeHtml(err.message)
     // A 401 also answers the page itself (no upload was tried), and its "Back" would only come here again.
-    const title = err.status === 401 ? 'Access needed' : err.status === 404 ? 'Not found' : 'Upload failed'
+    const title = err.status === 401 ? 'Access needed' : err.status === 404 ? 'Not found' : notUpload ? 'Request failed' : 'Upload failed'
     const back = !more ? STOPPED : err.status === 401 ? '' : '<p><a href="/">Back</a></p>'
     return {
       headers: { ...HTML_HEADERS, ...NEGOTIATED },

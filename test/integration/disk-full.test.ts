@@ -126,6 +126,16 @@ describe(skipReason ? `disk full (skipped: ${skipReason})` : 'disk full: a 2 MiB
     removeDir(path.join(dir(), 'small-put.bin'))
   })
 
+  it.skipIf(skipReason !== null)('a browser form on a full disk: the 507 page does not ask to send the files again', async () => {
+    const cli = (c = await startCli([], { dir: dir() }))
+    const r = await curl(['-H', 'Accept: text/html', '-F', `file=@${big}`, `${cli.url}/`])
+    expect(r.info.http_code).toBe(507)
+    expect(r.body).toContain('The disk is full.')
+    expect(r.body).toContain('Any file after it in the form was not stored either.')
+    expect(r.body).not.toContain('send those again')
+    expect(tempFiles(dir())).toEqual([])
+  })
+
   it.skipIf(skipReason !== null)('5 MiB via curl -F: 507, no leftovers, then a small upload works', async () => {
     const cli = (c = await startCli([], { dir: dir() }))
     const r = await curl(['-F', `file=@${big}`, `${cli.url}/`])

@@ -227,6 +227,10 @@ describe('hostile requests', () => {
     const tooMany = await rawRequest(cli.port, [r('GET / HTTP/1.1', H, 'Accept: text/html', ...many)], { ms: 3_000 })
     expect(statuses(tooMany.text)).toEqual([431])
     expect(tooMany.text).toMatch(/\r\nContent-Type: text\/html/i)
+    // No upload was tried: the page says the request failed, not an upload.
+    expect(tooMany.text).toContain('<h1>Request failed</h1>')
+    const put = await rawRequest(cli.port, [r('PUT /x.txt HTTP/1.1', H, 'Accept: text/html', 'Content-Length: 2', ...many)], { ms: 3_000 })
+    expect(put.text).toContain('<h1>Upload failed</h1>')
   })
 
   it('the rows left exactly one file on disk: no short body, no temp file', async () => {
