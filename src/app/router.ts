@@ -71,7 +71,10 @@ export function createApp(ctx: AppContext): Handler {
       }
       return receiveRaw(ctx, req, res)
     }
-    throw new HttpError('METHOD_NOT_ALLOWED', `${method} is not supported here.`, { headers: { Allow: ALLOW } })
+    // Methods are case-sensitive (RFC 9110 §9.1): `put` is not PUT, and saying so saves a puzzle.
+    const upper = method.toUpperCase()
+    const hint = upper !== method && ALLOW.split(', ').includes(upper) ? ` (methods are case-sensitive: ${upper})` : ''
+    throw new HttpError('METHOD_NOT_ALLOWED', `${method} is not supported here${hint}.`, { headers: { Allow: ALLOW } })
   }
 }
 

@@ -131,7 +131,8 @@ function parseSizeLine(line: Uint8Array, end: number): number {
   if (i === 0) throw malformed('missing chunk size')
   while (i < end) {
     i = skipBws(line, i, end)
-    if (line[i] !== SEMI) throw malformed('invalid chunk extension')
+    // `a ` or `a x`: no `;`, so no extension at all, but a size line with something after it.
+    if (line[i] !== SEMI) throw malformed('invalid chunk size line')
     i = skipBws(line, i + 1, end)
     const nameStart = i
     while (i < end && TCHAR[line[i]!] === 1) i++

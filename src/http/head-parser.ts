@@ -192,6 +192,8 @@ const HTTP_SLASH = Buffer.from('HTTP/')
 function parseVersion(v: Buffer): number {
   const isDigit = (c: number | undefined) => c !== undefined && c >= 0x30 && c <= 0x39
   if (v.length !== 8 || !v.subarray(0, 5).equals(HTTP_SLASH) || !isDigit(v[5]) || v[6] !== 0x2e || !isDigit(v[7])) {
+    // `GET /my file.txt HTTP/1.1`: the version is fine, the target has a space in it.
+    if (v.includes(SP)) throw new HttpError('BAD_REQUEST', 'Malformed request line: a space in the path must be sent as %20.')
     throw new HttpError('BAD_REQUEST', 'Malformed HTTP version.')
   }
   if (v[5] !== 0x31 || (v[7] !== 0x30 && v[7] !== 0x31)) {

@@ -216,6 +216,22 @@ describe('hostile requests', () => {
     })
   }
 
+  it('the likeliest slip is named: a space in the path, a size line with something after it, a method in lower case', async () => {
+    const message = async (request: string) => {
+      const { text } = await rawRequest(cli.port, [request], { ms: 3_000 })
+      return [statuses(text)[0], JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)).error.message]
+    }
+    expect(await message(r('GET /my file.txt HTTP/1.1', H))).toEqual([400, 'Malformed request line: a space in the path must be sent as %20.'])
+    expect(await message(r('PUT /sz.txt HTTP/1.1', H, 'Transfer-Encoding: chunked') + 'a x\r\n0123456789\r\n0\r\n\r\n')).toEqual([
+      400,
+      'Malformed chunked body: invalid chunk size line.',
+    ])
+    expect(await message(r('put /lower.txt HTTP/1.1', H, 'Content-Length: 0', 'Connection: close'))).toEqual([
+      405,
+      'put is not supported here (methods are case-sensitive: PUT).',
+    ])
+  })
+
   it('a head that fails to parse is still answered as its method and Accept ask: no body for HEAD, HTML for a browser', async () => {
     const head = await rawRequest(cli.port, [r('HEAD / HTTP/1.2', H)], { ms: 3_000 })
     expect(statuses(head.text)).toEqual([505])
