@@ -67,8 +67,11 @@ function chained(pem: Buffer): boolean {
 }
 
 async function readPem(flag: string, file: string): Promise<Buffer> {
-  const unreadable = (err: unknown) =>
-    new StartupError(`${flag} ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? 'error'}); check the path and that you may read the file.`)
+  const unreadable = (err: unknown) => {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'EISDIR') return new StartupError(`${flag} ${file} is a folder, not a PEM file; give the file in it.`)
+    return new StartupError(`${flag} ${file}: cannot read it (${code ?? 'error'}); check the path and that you may read the file.`)
+  }
   let st
   try {
     st = await fs.stat(file)

@@ -473,6 +473,14 @@ describe('startup failures: what happened and what to do, one line, exit 1, no s
       /^upload-recv: --tls-cert .*nope\.pem: cannot read it \(ENOENT\); check the path and that you may read the file\.$/,
     ],
     [
+      'a folder given as the TLS certificate',
+      async () => {
+        const d = scratch()
+        return ['--host', '127.0.0.1', '--port', '0', '--dir', path.join(d, 'in'), '--tls-cert', d, '--tls-key', d]
+      },
+      /^upload-recv: --tls-cert .* is a folder, not a PEM file; give the file in it\.$/,
+    ],
+    [
       'a link-local IPv6 address without its zone',
       async () => ['--host', 'fe80::1', '--port', '0', '--dir', path.join(scratch(), 'in')],
       /^upload-recv: cannot listen on \[fe80::1\]:0: not a usable address \(a link-local address needs its interface: fe80::1%eth0\); check --host\.$/,
