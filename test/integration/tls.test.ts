@@ -451,7 +451,7 @@ describe.concurrent('a wrong certificate or key: one clear line, nothing listeni
   it.each([
     ['the certificate is missing', () => [f('missing.pem'), cert.keyFile], /--tls-cert .*missing\.pem.*ENOENT/],
     ['the key is missing', () => [cert.certFile, f('missing.pem')], /--tls-key .*missing\.pem.*ENOENT/],
-    ['the certificate is a folder', () => [scratch, cert.keyFile], /--tls-cert .*EISDIR/],
+    ['the certificate is a folder', () => [scratch, cert.keyFile], /--tls-cert .* is a folder, not a PEM file; give the file in it\./],
     ['the certificate is not PEM', () => [f('garbage.pem'), cert.keyFile], /--tls-cert .*garbage\.pem: not a PEM certificate/],
     ['the certificate file is empty', () => [f('empty.pem'), cert.keyFile], /--tls-cert .*empty\.pem: not a PEM certificate/],
     ['the key is not PEM', () => [cert.certFile, f('garbage.pem')], /--tls-key .*garbage\.pem: not a PEM private key/],
