@@ -18,7 +18,7 @@ import { formatSize, stripControl } from './report/format.js'
 import { certificateNotice, unauthorizedNotice } from './report/notices.js'
 import { createTerminalReporter } from './report/terminal-reporter.js'
 import { STOP_SIGNALS } from './signals.js'
-import { listenUrls } from './urls.js'
+import { hostPort, listenUrls } from './urls.js'
 
 export interface RunIO {
   stdout: Writable & { isTTY?: boolean }
@@ -263,7 +263,7 @@ function abortHint(why: string): string {
 
 function listenError(err: unknown, config: Config): Error {
   const code = (err as NodeJS.ErrnoException).code
-  const where = `${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`
+  const where = hostPort(config.host, config.port)
   if (code === 'EADDRINUSE') return new StartupError(`port ${config.port} is already in use; pick another with --port (or --port 0 for any free one).`)
   if (code === 'EACCES') return new StartupError(`not allowed to listen on ${where}; ports below 1024 need privileges, try --port 4000.`)
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {

@@ -1,8 +1,12 @@
 // The URLs people can reach the server at: one per LAN interface for a wildcard bind (SPEC §6).
 import os from 'node:os'
-import net from 'node:net'
 
 const WILDCARDS = new Set(['0.0.0.0', '::', '0:0:0:0:0:0:0:0'])
+
+/** `host:port`, an IPv6 address in brackets (`[::1]:4000`), as URLs and messages write it. */
+export function hostPort(host: string, port: number | string): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`
+}
 
 /**
  * `bound` is the address listened on: `--host 0` is the wildcard, `127.1` is 127.0.0.1. A host
@@ -10,7 +14,7 @@ const WILDCARDS = new Set(['0.0.0.0', '::', '0:0:0:0:0:0:0:0'])
  */
 export function listenUrls(typed: string, bound: string, port: number, secure: boolean): string[] {
   const scheme = secure ? 'https' : 'http'
-  const url = (addr: string) => `${scheme}://${net.isIPv6(addr) ? `[${addr}]` : addr}:${port}/`
+  const url = (addr: string) => `${scheme}://${hostPort(addr, port)}/`
   // The IPv4 wildcard written as IPv6: bound as such, so it takes IPv4 only.
   const host = bound === '::ffff:0.0.0.0' ? '0.0.0.0' : bound
   if (!WILDCARDS.has(host)) return [url(isHostName(typed) ? typed : bound)]

@@ -7,6 +7,7 @@ import { HttpError } from '../errors.js'
 import { clientAddress } from './address.js'
 import { Connection, type ConnectionOptions } from './connection.js'
 import { serializeHead } from './response.js'
+import { hostPort } from '../urls.js'
 
 export interface ListenerOptions extends ConnectionOptions {
   host: string
@@ -73,7 +74,7 @@ export async function createListener(opts: ListenerOptions): Promise<Listener> {
       if (alert && raw?.remoteAddress) opts.onCertificateRefused?.(clientAddress(raw.remoteAddress), alert[1]!)
       if (err.code !== 'ERR_SSL_HTTP_REQUEST' || !raw || raw.destroyed) return void socket.destroy()
       const host = clientAddress(raw.localAddress)
-      const url = `https://${host.includes(':') ? `[${host}]` : host}:${raw.localPort}/`
+      const url = `https://${hostPort(host, String(raw.localPort))}/`
       // The address is as this end sees it: behind a port forward the client's differs, so the
       // scheme is what the message leads with.
       refuse(raw, opts, new HttpError('BAD_REQUEST', `This receiver speaks HTTPS: use https:// instead of http:// (here: ${url}).`))
