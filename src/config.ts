@@ -66,8 +66,12 @@ export function parsePort(text: string): number {
 }
 
 function parseCount(flag: string, text: string, min: number): number {
-  if (!/^[0-9]+$/.test(text) || Number(text) < min || !Number.isSafeInteger(Number(text))) {
+  if (!/^[0-9]+$/.test(text) || Number(text) < min) {
     throw new UsageError(`${flag}: "${text}" is not a whole number of at least ${min}`)
+  }
+  // A whole number all the same: saying it is not one would send the user looking for a typo.
+  if (!Number.isSafeInteger(Number(text))) {
+    throw new UsageError(`${flag}: "${text}" is too large (at most ${Number.MAX_SAFE_INTEGER})`)
   }
   return Number(text)
 }

@@ -179,6 +179,13 @@ describe('--max-files', () => {
     const err = usageError(() => parseConfig({ maxFiles: text }))
     expect(err.message).toContain('--max-files')
   })
+
+  it('a whole number too large to count with is called too large, not a non-number', () => {
+    expect(usageError(() => parseConfig({ maxFiles: '99999999999999999999' })).message).toBe(
+      '--max-files: "99999999999999999999" is too large (at most 9007199254740991)',
+    )
+    expect(usageError(() => parseConfig({ maxConnections: '9007199254740992' })).message).toMatch(/^--max-connections: .* is too large/)
+  })
 })
 
 describe('--max-connections', () => {
