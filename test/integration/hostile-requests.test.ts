@@ -398,14 +398,15 @@ describe('hostile requests against --max-file-size', () => {
 
   it('a PUT sending 11 bytes gets 413, and a hidden request in the drained body is never run', async () => {
     const hidden = r('PUT /smuggled-drain.txt HTTP/1.1', H, 'Content-Length: 1') + 'x'
-    // Sent in one write, the whole body may be decoded before the answer, so keep-alive would be legitimate: ask for close.
+    // No `Connection: close`: a receiver that took the hidden bytes for a request would answer it
+    // on this connection (a second status) and store its file. Sent in one write, the whole body
+    // may be decoded before the answer, so the connection may stay open; either way, one answer.
     const res = await rawRequest(
       cli.port,
-      [r('PUT /big.txt HTTP/1.1', H, `Content-Length: ${11 + hidden.length}`, 'Connection: close') + 'x'.repeat(11) + hidden],
-      { ms: 3_000 },
+      [r('PUT /big.txt HTTP/1.1', H, `Content-Length: ${11 + hidden.length}`) + 'x'.repeat(11) + hidden],
+      { ms: 1_500 },
     )
     expect(statuses(res.text), res.text).toEqual([413])
-    expect(res.closed).toBe(true)
     expect(walk(cli.dir).map((p) => path.basename(p))).toEqual([])
   })
 
