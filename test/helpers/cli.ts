@@ -41,15 +41,17 @@ export function withTimeout<T>(p: Promise<T>, ms: number, label: string): Promis
 
 /**
  * Runs `node bin/upload-recv.js --port 0 --host 127.0.0.1 --json --dir <tmp> ...args`.
- * Pass `json: false` to leave out --json (then `listening` is read from stderr's banner).
+ * Pass `json: false` to leave out --json (then `listening` is read from stderr's banner), and
+ * `jsonFlag: false` to read JSON events without passing --json (the environment asks for them).
  */
 export async function startCli(
   args: string[] = [],
-  opts: { dir?: string; json?: boolean; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+  opts: { dir?: string; json?: boolean; jsonFlag?: boolean; env?: NodeJS.ProcessEnv; cwd?: string } = {},
 ): Promise<Cli> {
   const dir = opts.dir ?? path.join(tmpDir(), 'in')
   const json = opts.json ?? true
-  const full = [BIN, '--port', '0', '--host', '127.0.0.1', '--dir', dir, ...(json ? ['--json'] : []), ...args]
+  const flag = opts.jsonFlag ?? json
+  const full = [BIN, '--port', '0', '--host', '127.0.0.1', '--dir', dir, ...(flag ? ['--json'] : []), ...args]
   const proc = spawn(process.execPath, full, {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, NO_COLOR: '1', ...opts.env },
@@ -60,8 +62,9 @@ export async function startCli(
   let lineBuf = ''
   const events: Array<Record<string, unknown>> = []
   const waiters = new Set<() => void>()
+  // 'close', not 'exit': by then everything the CLI wrote to stdout and stderr has been read.
   const exited = new Promise<number | string>((resolve) =>
-    proc.on('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+    proc.on('close', (code, signal) => resolve(code ?? signal ?? -1)),
   )
   // Decoded as a stream: a read can end inside a multi-byte character of a file name. Standard
   // output stays bytes for other listeners (--stdout tests).
@@ -113,12 +116,9 @@ export async function startCli(
       'CLI event',
     )
 
-  let port: number
-  if (json) {
-    const listening = await waitForEvent((e) => e.event === 'listening')
-    port = listening.port as number
-  } else {
-    port = await withTimeout(
+  const learnPort = async (): Promise<number> => {
+    if (json) return (await waitForEvent((e) => e.event === 'listening')).port as number
+    return withTimeout(
       new Promise<number>((resolve, reject) => {
         const check = () => {
           const m = /http:\/\/127\.0\.0\.1:(\d+)\//.exec(err)
@@ -133,6 +133,14 @@ export async function startCli(
       10_000,
       'banner',
     )
+  }
+  let port: number
+  try {
+    port = await learnPort()
+  } catch (e) {
+    // A CLI that never said where it listens would outlive the test that started it.
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL')
+    throw e
   }
 
   return {

@@ -325,6 +325,7 @@ describe.concurrent('usage errors: exit 2, one line on stderr, nothing listening
       expect(c.stdout()).toBe('the bytes')
     } finally {
       await c.stop().catch(() => undefined)
+      removeDir(path.dirname(c.dir))
     }
   })
 
@@ -337,6 +338,7 @@ describe.concurrent('usage errors: exit 2, one line on stderr, nothing listening
       expect(readFileSync(path.join(c.dir, 'a.txt'), 'utf8')).toBe('the bytes')
     } finally {
       await c.stop().catch(() => undefined)
+      removeDir(path.dirname(c.dir))
     }
   })
 
@@ -472,8 +474,9 @@ describe('running servers', () => {
       await sleep(100)
       expect(cli.stdout()).toBe('')
       expect(await cli.stop()).toBe(0)
-      cli = await startCli([], { json: true, dir: path.join(cwd, 'j'), env: { UPLOAD_RECV_JSON: 'true' } })
-      // startCli without its own --json only resolves if the env var produced the listening event.
+      cli = await startCli([], { json: true, jsonFlag: false, dir: path.join(cwd, 'j'), env: { UPLOAD_RECV_JSON: 'true' } })
+      // No --json on this command line: only the variable can have made the listening event.
+      expect(cli.proc.spawnargs).not.toContain('--json')
       expect(cli.events[0]!.event).toBe('listening')
     })
   })

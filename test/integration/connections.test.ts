@@ -554,9 +554,9 @@ describe('connections against the real CLI', () => {
       // curl really asked, and the server really answered 100 (not curl giving up and sending anyway).
       expect(stderr).toMatch(/> Expect: 100-continue/i)
       expect(stderr).toMatch(/< HTTP\/1\.1 100 Continue/)
-      const [code, time] = stdout.trim().split(' ')
-      expect(code).toBe('201')
-      expect(Number(time)).toBeLessThan(0.9)
+      // curl says so in -v when its 1 s wait for the 100 ran out; no clock needed to tell.
+      expect(stderr).not.toMatch(/Done waiting for 100-continue/i)
+      expect(stdout.trim().split(' ')[0]).toBe('201')
       expect(readFileSync(path.join(cli.dir, 'two-mib.bin')).equals(bytes)).toBe(true)
     })
   })

@@ -9,7 +9,7 @@ import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { BIN, removeDir, startCli, tmpDir, withTimeout, type Cli } from '../helpers/cli.js'
 import { startFileThread } from '../helpers/file-thread.js'
-import { files, sha256File, tempFiles } from '../helpers/fs-walk.js'
+import { files, pollUntil, sha256File, tempFiles } from '../helpers/fs-walk.js'
 import { curl, sha256 } from '../helpers/multipart.js'
 
 const TMPFS_SIZE = 2 * 1024 * 1024
@@ -174,20 +174,22 @@ describe(skipReason ? `disk full (skipped: ${skipReason})` : 'disk full: a 2 MiB
     const filler = path.join(dir(), 'zz-filler')
     writeFileSync(filler, Buffer.alloc(freeBytes()))
     const fd = openSync(out, 'a')
+    let proc: ReturnType<typeof spawn> | null = null
     try {
-      const proc = spawn(process.execPath, [BIN, '--port', String(port), '--host', '127.0.0.1', '--json', '--quiet', '--dir', served], {
+      proc = spawn(process.execPath, [BIN, '--port', String(port), '--host', '127.0.0.1', '--json', '--quiet', '--dir', served], {
         stdio: ['ignore', fd, 'pipe'],
       })
       let stderr = ''
       proc.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-      const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)))
-      const until = Date.now() + 5_000
-      while (!readFileSync(out, 'utf8').includes('"listening"') && Date.now() < until) await new Promise((r) => setTimeout(r, 20))
+      const exited = new Promise<number | null>((r) => proc!.on('exit', (code) => r(code)))
+      await pollUntil(() => readFileSync(out, 'utf8').includes('"listening"'), 5_000, 'listening', 20)
       expect(readFileSync(out, 'utf8').endsWith(line)).toBe(true)
       proc.kill('SIGTERM')
       expect(await withTimeout(exited, 5_000, 'exit')).toBe(1)
       expect(stderr).toBe('upload-recv: cannot write to standard output (ENOSPC); its last lines are lost.\n')
     } finally {
+      // Only if the test failed before the receiver exited: it must not outlive the test.
+      if (proc !== null && proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL')
       closeSync(fd)
       removeDir(filler)
       removeDir(out)
@@ -263,13 +265,7 @@ describe('the receiving folder removed while the receiver runs', () => {
     const r = await curl(['-T', file, `${cli.url}/`, '-H', 'Accept: application/json'])
     expect(r.info.http_code, r.body).toBe(500)
     expect(r.json().error.message).toMatch(/folder the receiver was storing into is gone/)
-    await withTimeout(
-      (async () => {
-        while (!/folder the receiver was storing into is gone/.test(cli.stderr())) await new Promise((ok) => setTimeout(ok, 20))
-      })(),
-      5_000,
-      'the failure on stderr',
-    )
+    await pollUntil(() => /folder the receiver was storing into is gone/.test(cli.stderr()), 5_000, 'the failure on stderr', 20)
     // Put back, it takes files again: nothing was cached from before.
     mkdirSync(cli.dir)
     const again = await curl(['-T', file, `${cli.url}/`])

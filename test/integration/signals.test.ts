@@ -303,7 +303,8 @@ describe('signals', () => {
     await put.send(0, 5)
     await until(() => existsSync(c.dir) && temps(c.dir).length === 1, 5_000, 'upload in flight')
     c.proc.kill('SIGTERM')
-    await sleep(200)
+    // The stop has begun (not merely been signalled) before anything more is sent.
+    await until(() => c.stderr().includes('waiting for 1 upload'), 5_000, 'stop notice', c.stderr)
     // The rest of the body and, in the same write, the next request.
     put.sock.write(Buffer.concat([data.subarray(5), Buffer.from('PUT /r2.bin HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nxx')]))
     await until(put.closed, 5_000, 'connection closed', put.reply)
@@ -324,7 +325,8 @@ describe('signals', () => {
     await put.send(0, 5)
     await until(() => existsSync(c.dir) && temps(c.dir).length === 1, 5_000, 'upload in flight')
     c.proc.kill('SIGTERM')
-    await sleep(200)
+    // The stop has begun (not merely been signalled) before anything more is sent.
+    await until(() => c.stderr().includes('waiting for 1 upload'), 5_000, 'stop notice', c.stderr)
     const t0 = Date.now()
     put.sock.write(Buffer.concat([data.subarray(5), Buffer.from('\r\n')]))
     await until(put.closed, 5_000, 'connection closed', put.reply)
@@ -341,7 +343,8 @@ describe('signals', () => {
     await put.send(0, 5)
     await until(() => existsSync(c.dir) && temps(c.dir).length === 1, 5_000, 'upload in flight')
     c.proc.kill('SIGTERM')
-    await sleep(200)
+    // The stop has begun (not merely been signalled) before anything more is sent.
+    await until(() => c.stderr().includes('waiting for 1 upload'), 5_000, 'stop notice', c.stderr)
     const t0 = Date.now()
     put.sock.write(Buffer.concat([data.subarray(5), Buffer.from('GET / HTTP/1.1\r\nHo')]))
     await until(put.closed, 6_000, 'connection closed', put.reply)

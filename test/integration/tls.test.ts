@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tokenCookieName } from '../../src/app/access.js'
 import { makeTestCert, type TestCert } from '../helpers/cert.js'
 import { BIN, removeDir, startCli, tmpDir, withTimeout, type Cli } from '../helpers/cli.js'
+import { pollUntil } from '../helpers/fs-walk.js'
 import { statuses } from '../helpers/raw.js'
 
 let scratch: string
@@ -72,9 +73,8 @@ function httpsRequest(
   )
 }
 
-async function stderrHas(cli: Cli, text: string): Promise<void> {
-  const until = Date.now() + 5_000
-  while (!cli.stderr().includes(text) && Date.now() < until) await new Promise((r) => setTimeout(r, 20))
+function stderrHas(cli: Cli, text: string): Promise<void> {
+  return pollUntil(() => cli.stderr().includes(text), 5_000, `stderr: ${text}`, 20)
 }
 
 function curl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -336,13 +336,7 @@ describe('a client that refuses the certificate', () => {
         expect(r.code).toBe(60) // peer certificate cannot be authenticated
       }
       const said = () => cli.stderr().split('\n').filter((l) => l.includes('the client refused the certificate'))
-      await withTimeout(
-        (async () => {
-          while (said().length === 0) await new Promise((ok) => setTimeout(ok, 20))
-        })(),
-        5_000,
-        'the notice',
-      )
+      await pollUntil(() => said().length > 0, 5_000, 'the notice', 20)
       // curl -k (which accepts it) adds nothing.
       expect((await curl(['-k', '-o', '/dev/null', '-w', '%{http_code}', `https://127.0.0.1:${cli.port}/`])).stdout).toBe('200')
       expect(said()).toEqual([expect.stringMatching(/^⚠ 127\.0\.0\.1 {2}TLS {2}the client refused the certificate \(self-signed\?/)])
@@ -359,13 +353,7 @@ describe('a client that refuses the certificate', () => {
         expect((await curl(['--interface', `127.0.0.${n}`, `https://127.0.0.1:${cli.port}/`])).code).toBe(60)
       }
       const lines = () => cli.stderr().split('\n').filter((l) => / TLS {2}the client refused|certificate refusals from/.test(l))
-      await withTimeout(
-        (async () => {
-          while (lines().length < 21) await new Promise((ok) => setTimeout(ok, 20))
-        })(),
-        5_000,
-        'the notices',
-      )
+      await pollUntil(() => lines().length >= 21, 5_000, 'the notices', 20)
       await new Promise((ok) => setTimeout(ok, 200))
       expect(lines()).toHaveLength(21)
       expect(lines()[20]).toMatch(/certificate refusals from more than 20 addresses within a minute: no more such lines/)

@@ -4,7 +4,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, wri
 import os from 'node:os'
 import path from 'node:path'
 import { PassThrough, Readable } from 'node:stream'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { streamToFd } from '../../src/files/file-sink.js'
 import { FileThread, type ThreadFile } from '../../src/files/file-thread.js'
 import { RING_BYTES } from '../../src/files/ring.js'
@@ -21,8 +21,16 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 const tempFile = () => path.join(dir, `f-${Math.random().toString(36).slice(2)}`)
 
+// Each test's thread is ended after it: a thread left running keeps its ring and isolate for the
+// rest of this worker's tests.
+const threads: FileThread[] = []
+afterEach(async () => {
+  await Promise.all(threads.splice(0).map((t) => t.terminate()))
+})
+
 async function started(fromBytes = 0): Promise<FileThread> {
   const t = new FileThread(WORKER, fromBytes)
+  threads.push(t)
   expect(await t.ready()).toBe(true)
   return t
 }

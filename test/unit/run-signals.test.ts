@@ -8,6 +8,7 @@ import { PassThrough } from 'node:stream'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parseConfig } from '../../src/config.js'
 import { run } from '../../src/run.js'
+import { pollUntil } from '../helpers/fs-walk.js'
 
 const dirs: string[] = []
 afterEach(() => {
@@ -29,7 +30,7 @@ function start(heldSignals?: () => NodeJS.Signals[]) {
 describe('run() and signals', () => {
   it('once finished it still listens for SIGINT and SIGTERM: a late one cannot kill the exiting process by default', async () => {
     const r = start()
-    while (!r.events().includes('listening')) await new Promise((res) => setTimeout(res, 10))
+    await pollUntil(() => r.events().includes('listening'), 10_000, 'listening', 10)
     r.signals.emit('SIGTERM', 'SIGTERM')
     expect(await r.done).toBe(0)
     expect(r.signals.listenerCount('SIGTERM')).toBeGreaterThan(0)
