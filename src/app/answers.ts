@@ -56,10 +56,11 @@ const STOPPED = '<p>This receiver took one upload and has stopped.</p>'
 const NEGOTIATED = { Vary: 'Accept' }
 
 export const renderError: ErrorRenderer = (err: HttpError, head: RequestHead | null) =>
-  errorBody(err, head ? header(head, 'accept') : undefined, [], null, true, head !== null && !UPLOADS.has(head.method))
+  errorBody(err, head ? header(head, 'accept') : undefined, [], null, true, head !== null && !isUpload(head.method))
 
 /** Methods that send files: an error to any other request (a 405, a 414 on a GET) was no upload. */
 const UPLOADS = new Set(['POST', 'PUT'])
+export const isUpload = (method: string): boolean => UPLOADS.has(method)
 
 /**
  * `about`: the file of a form the failure is about; a person needs to know which one, and that the
@@ -92,7 +93,7 @@ export function sendError(
   about: string | null = null,
   more = true,
 ): void {
-  const { headers, body } = errorBody(err, req.header('accept'), files, about, more)
+  const { headers, body } = errorBody(err, req.header('accept'), files, about, more, !isUpload(req.method))
   res.send(err.status, { ...err.headers, ...headers }, body)
 }
 

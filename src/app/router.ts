@@ -3,7 +3,7 @@ import { HttpError } from '../errors.js'
 import { percentDecodePath, sanitizePath } from '../files/sanitize.js'
 import type { Handler, Request, Response } from '../http/connection.js'
 import { checkAccess, refusedFor, tokenCookie, type AccessResult } from './access.js'
-import { sendError } from './answers.js'
+import { isUpload, sendError } from './answers.js'
 import type { AppContext } from './context.js'
 import { uploadPage } from './page.js'
 import { receiveRaw } from './upload-raw.js'
@@ -33,7 +33,7 @@ export function createApp(ctx: AppContext): Handler {
       if (!(err instanceof HttpError) || res.sent) throw err
       // A failed upload's line goes out before its answer, without waiting for a lagging reader:
       // only stored files hold an answer back (a 401 or 411 has nothing to wait for).
-      if (req.method === 'POST' || req.method === 'PUT') void ctx.outputSettled()
+      if (isUpload(req.method)) void ctx.outputSettled()
       sendError(req, res, err)
     }
   }
@@ -64,7 +64,7 @@ export function createApp(ctx: AppContext): Handler {
       if (path === '/favicon.ico') return res.send(204, { 'Cache-Control': 'max-age=86400' })
       throw new HttpError('NOT_FOUND', 'Nothing here: upload with POST or PUT.')
     }
-    if (method === 'POST' || method === 'PUT') {
+    if (isUpload(method)) {
       if (!req.declaresBody) throw new HttpError('LENGTH_REQUIRED', 'Send a Content-Length or a chunked body.')
       if (method === 'POST' && isMultipart(req.header('content-type'))) {
         return receiveMultipart(ctx, req, res, folderOf(path, ctx.config.flat))

@@ -249,6 +249,20 @@ describe('hostile requests', () => {
     expect(put.text).toContain('<h1>Upload failed</h1>')
   })
 
+  it('a method refused by the router is titled as the same refusal from the parser: no upload was tried', async () => {
+    // 405 comes from the router, 417 from the connection: the same DELETE, one title.
+    const refused = await rawRequest(cli.port, [r('DELETE / HTTP/1.1', H, 'Accept: text/html', 'Connection: close')], { ms: 3_000 })
+    expect(statuses(refused.text)).toEqual([405])
+    expect(refused.text).toContain('<h1>Request failed</h1>')
+    const expect417 = await rawRequest(cli.port, [r('DELETE / HTTP/1.1', H, 'Accept: text/html', 'Expect: foo', 'Connection: close')], { ms: 3_000 })
+    expect(statuses(expect417.text)).toEqual([417])
+    expect(expect417.text).toContain('<h1>Request failed</h1>')
+    // An upload the router refuses is still an upload that failed.
+    const noLength = await rawRequest(cli.port, [r('POST / HTTP/1.1', H, 'Accept: text/html', 'Connection: close')], { ms: 3_000 })
+    expect(statuses(noLength.text)).toEqual([411])
+    expect(noLength.text).toContain('<h1>Upload failed</h1>')
+  })
+
   it('the rows left exactly one file on disk: no short body, no temp file', async () => {
     // Temp files go once the connection is gone; give the cleanup a bounded moment.
     const deadline = Date.now() + 2_000
