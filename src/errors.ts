@@ -1,6 +1,6 @@
 // One error class for everything a client can cause, one table mapping its code to a status.
 // Codes are the `code` strings of the JSON error answers and the `--json` `failed` events.
-export const ERROR_STATUS = {
+const ERROR_STATUS = {
   BAD_REQUEST: 400,
   BODY_INCOMPLETE: 400,
   MULTIPART_MALFORMED: 400,

@@ -1,4 +1,4 @@
-// Protocol limits that are not flags. Each says where its value comes from.
+// Protocol limits that are not flags, and the flags' defaults. Each says where its value comes from.
 
 /** RFC 9112 §3 recommends supporting request lines of at least 8000 octets; SPEC §3: 414 above 8 KiB. */
 export const MAX_TARGET_BYTES = 8 * 1024

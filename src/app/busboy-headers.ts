@@ -1,4 +1,4 @@
-// busboy parses each part's header itself and decides from it whether the part is a file. In three
+// busboy parses each part's header itself and decides from it whether the part is a file. In four
 // places that differs from SPEC §4, so its header parser (busboy 1.x's HeaderParser, whose
 // prototype is reached through an instance's `_hparser`) gets two small hooks:
 //
@@ -56,7 +56,34 @@ export function partFacts(): PartFacts {
 }
 
 const require = createRequire(import.meta.url)
-const utils = createRequire(require.resolve('busboy'))('./utils.js') as BusboyUtils
+
+/** The boundary by a plain pattern, for when busboy's own parser cannot be reached. */
+export function fallbackBoundary(contentType: string): string | undefined {
+  const m = /;[ \t]*boundary[ \t]*=[ \t]*(?:"([^"]*)"|([^;\s]+))/i.exec(contentType)
+  return m ? (m[1] ?? m[2]) : undefined
+}
+
+/** If busboy's utils ever move: the hooks stay off, and the boundary is read by fallbackBoundary. */
+const FALLBACK: BusboyUtils = {
+  getDecoder: () => null,
+  parseDisposition: () => undefined,
+  parseContentType(value) {
+    const boundary = fallbackBoundary(value)
+    return boundary === undefined ? undefined : { type: '', subtype: '', params: { boundary } }
+  },
+}
+
+function loadUtils(): BusboyUtils {
+  try {
+    const u = createRequire(require.resolve('busboy'))('./utils.js') as Partial<BusboyUtils>
+    const known = typeof u.getDecoder === 'function' && typeof u.parseDisposition === 'function' && typeof u.parseContentType === 'function'
+    return known ? (u as BusboyUtils) : FALLBACK
+  } catch {
+    return FALLBACK
+  }
+}
+
+const utils = loadUtils()
 // What upload-multipart.ts gives busboy as defParamCharset.
 const decoder = utils.getDecoder('utf8')
 
@@ -214,8 +241,7 @@ function headerParserPrototype(): HeaderParser | null {
       proto.push.length === 3 &&
       typeof proto.reset === 'function' &&
       typeof header === 'object' &&
-      typeof utils.parseDisposition === 'function' &&
-      typeof utils.parseContentType === 'function'
+      utils !== FALLBACK
     return known ? (proto as HeaderParser) : null
   } catch {
     return null

@@ -30,7 +30,23 @@ type PushFn = (this: Search, chunk: Buffer | string, pos?: number) => number
 
 const require = createRequire(import.meta.url)
 /** The streamsearch module busboy itself loads (resolved from busboy's folder, not ours). */
-const SBMH = createRequire(require.resolve('busboy'))('streamsearch') as SearchClass
+const SBMH = loadSearchClass()
+
+/** If busboy no longer loads streamsearch from its folder: a class nothing is an instance of, whose
+ * construction throws, so neither patch below finds its shape and busboy runs as shipped. */
+function loadSearchClass(): SearchClass {
+  try {
+    const loaded = createRequire(require.resolve('busboy'))('streamsearch') as unknown
+    if (typeof loaded === 'function') return loaded as SearchClass
+  } catch {
+    // Falls through to the stand-in.
+  }
+  return class {
+    constructor() {
+      throw new Error('streamsearch could not be loaded from busboy')
+    }
+  } as unknown as SearchClass
+}
 
 /** streamsearch's push, kept for the test that compares the two. */
 export const originalPush: PushFn = SBMH.prototype.push

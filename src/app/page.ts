@@ -28,7 +28,7 @@ const hash = (text: string) => `'sha256-${createHash('sha256').update(text, 'utf
  * Nothing but the hashed style and script run; XHR only to this origin; the form only posts here.
  * Trusted Types with no policy: the script never hands a string to an HTML or script sink.
  */
-export const PAGE_CSP = [
+const PAGE_CSP = [
   "default-src 'none'",
   `script-src ${hash(SCRIPT)}`,
   `style-src ${hash(STYLE)}`,

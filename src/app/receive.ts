@@ -22,7 +22,7 @@ export interface IncomingFile {
    */
   generated?: boolean
   mimeType: string
-  /** Announced size (raw bodies with Content-Length), for progress percentages. */
+  /** Announced size (a raw body's Content-Length, or a form's for its first file), for progress percentages. */
   total: number | null
   /** How a failure is told (default toHttpError): the answer and the `failed` event must agree. */
   explain?: (err: unknown) => HttpError

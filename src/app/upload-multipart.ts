@@ -63,7 +63,7 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
       headers: { 'content-type': req.header('content-type') },
       // Browsers send UTF-8 names; busboy's latin1 default garbles them (busboy#316).
       defParamCharset: 'utf8',
-      // Keep `folder/a.txt` from webkitdirectory uploads; sanitizePath makes it safe.
+      // Keep `folder/a.txt` from webkitdirectory uploads; sanitizeName makes each of its folders safe.
       preservePath: true,
       // 16 KiB defaults make every 64 KiB socket read a backpressure round trip.
       highWaterMark: BUSBOY_HWM,

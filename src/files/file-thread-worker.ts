@@ -4,7 +4,7 @@
 import { createHash, type Hash } from 'node:crypto'
 import { readSync, writeSync } from 'node:fs'
 import { parentPort, workerData } from 'node:worker_threads'
-import { Ctl, H, Op, RING_BYTES, recordBytes, views, type FromThread } from './ring.js'
+import { Ctl, H, HEADER_BYTES, Op, RING_BYTES, recordBytes, views, type FromThread } from './ring.js'
 
 interface Open {
   fd: number
@@ -67,7 +67,7 @@ function handle(at: number): number {
   const f = files.get(id)
   if (op === Op.Data) {
     if (f !== undefined && f.error === null) {
-      const data = bytes.subarray(at + 32, at + 32 + length)
+      const data = bytes.subarray(at + HEADER_BYTES, at + HEADER_BYTES + length)
       try {
         writeAt(f.fd, data, position)
         f.hash.update(data)

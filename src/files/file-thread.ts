@@ -19,7 +19,7 @@
 // holds fail (their bytes were in the ring).
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
-import { CONTROL_BYTES, Ctl, H, MAX_PAYLOAD, Op, RING_BYTES, recordBytes, views, type FromThread, type RingViews } from './ring.js'
+import { CONTROL_BYTES, Ctl, H, HEADER_BYTES, MAX_PAYLOAD, Op, RING_BYTES, recordBytes, views, type FromThread, type RingViews } from './ring.js'
 
 // ES2024 (Node >= 16); TypeScript only declares it with lib es2024.
 const waitAsync = (Atomics as unknown as {
@@ -206,7 +206,7 @@ export class FileThread {
   /** Room for `size` bytes of records now, even if the first has to wrap (at most its size again). */
   private fits(size: number): boolean {
     const used = (this.written - Atomics.load(this.ring!.ctl, Ctl.Read)) >>> 0
-    return RING_BYTES - used >= size + Math.min(size, MAX_PAYLOAD + 32)
+    return RING_BYTES - used >= size + Math.min(size, MAX_PAYLOAD + HEADER_BYTES)
   }
 
   /** A record without payload. null: written; a promise: once there was room for it. */
@@ -234,7 +234,7 @@ export class FileThread {
     i32[slot + H.length] = payload?.length ?? length
     i32[slot + H.fd] = fd
     f64[(at >> 3) + H.position] = position
-    if (payload !== null) payload.copy(bytes, at + 32)
+    if (payload !== null) payload.copy(bytes, at + HEADER_BYTES)
     // The record is in place before the counter says so (Atomics are sequentially consistent).
     this.written = (this.written + wrap + size) | 0
     Atomics.store(ctl, Ctl.Written, this.written)

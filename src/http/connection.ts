@@ -11,12 +11,11 @@ import { ChunkedDecoder } from './chunked-decoder.js'
 import { declaresBody, interpretHead, type Framing } from './framing.js'
 import { HeadParser, type HeadLimits } from './head-parser.js'
 import { header, type RequestHead } from './head.js'
-import { CONTINUE_100, serializeHead, statusHasBody } from './response.js'
+import { CONTINUE_100, httpDate, serializeHead, statusHasBody } from './response.js'
 import { LengthDecoder } from './length-decoder.js'
 import { noteBytesRead } from './reclaim.js'
 
 export interface Request {
-  readonly head: RequestHead
   readonly method: string
   readonly path: string
   readonly query: string
@@ -288,7 +287,6 @@ export class Connection {
     }
     this.schedule()
     const req: Request = {
-      head,
       method: head.method,
       path: head.path,
       query: head.query,
@@ -319,6 +317,8 @@ export class Connection {
       .then(() => {
         if (!res.sent) fail(new Error('handler returned without answering'))
       }, fail)
+      // Never rejects: onSocketGone and the listener's stop wait on it.
+      .catch(() => {})
       .finally(() => {
         if (this.handling === handling) this.handling = null
       })
@@ -654,19 +654,6 @@ export class Connection {
       this.close()
     }
   }
-}
-
-// Date has one-second resolution (RFC 9110 §6.6.1): formatted once a second, not per response.
-let dateSecond = -1
-let dateText = ''
-function httpDate(): string {
-  const now = Date.now()
-  const second = Math.floor(now / 1000)
-  if (second !== dateSecond) {
-    dateSecond = second
-    dateText = new Date(second * 1000).toUTCString()
-  }
-  return dateText
 }
 
 /** Held bytes that can be a request: not just the empty lines some clients send after a body. */

@@ -37,7 +37,7 @@ export class HeadParser {
     return this.pending.length > 0
   }
 
-  reset(): void {
+  private reset(): void {
     this.pending = EMPTY
     this.scanned = 0
     this.firstLineSeen = false

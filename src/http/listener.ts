@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net'
 import { HttpError } from '../errors.js'
 import { clientAddress } from './address.js'
 import { Connection, type ConnectionOptions } from './connection.js'
-import { serializeHead } from './response.js'
+import { DRAIN_MAX_MS } from '../limits.js'
+import { httpDate, serializeHead } from './response.js'
 import { hostPort } from '../urls.js'
 
 export interface ListenerOptions extends ConnectionOptions {
@@ -132,7 +133,7 @@ function refuse(socket: net.Socket, opts: ListenerOptions, err = new HttpError('
   const { headers, body } = opts.renderError(err, null)
   const data = Buffer.from(body)
   const head = serializeHead(err.status, {
-    Date: new Date().toUTCString(),
+    Date: httpDate(),
     ...headers,
     ...(err.status === 503 ? { 'Retry-After': '1' } : {}),
     'Content-Length': String(data.length),
@@ -140,5 +141,5 @@ function refuse(socket: net.Socket, opts: ListenerOptions, err = new HttpError('
   })
   socket.end(Buffer.concat([Buffer.from(head, 'latin1'), data]))
   socket.resume()
-  setTimeout(() => socket.destroy(), 2_000).unref()
+  setTimeout(() => socket.destroy(), DRAIN_MAX_MS).unref()
 }

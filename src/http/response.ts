@@ -23,4 +23,16 @@ export function serializeHead(status: number, headers: Record<string, string>): 
   return out + '\r\n'
 }
 
+// Date has one-second resolution (RFC 9110 §6.6.1): formatted once a second, not per response.
+let dateSecond = -1
+let dateText = ''
+export function httpDate(): string {
+  const second = Math.floor(Date.now() / 1000)
+  if (second !== dateSecond) {
+    dateSecond = second
+    dateText = new Date(second * 1000).toUTCString()
+  }
+  return dateText
+}
+
 export const CONTINUE_100 = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1')

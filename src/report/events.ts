@@ -1,4 +1,4 @@
-// What the server tells its reporters. Routes and the store emit these and know nothing of terminals.
+// What the server tells its reporters. The upload handlers (src/app) emit these and know nothing of terminals.
 
 export interface Listening {
   type: 'listening'
@@ -6,7 +6,7 @@ export interface Listening {
   urls: string[]
   dir: string
 }
-/** A file started arriving. `total` is known when the request announced its length (raw bodies). */
+/** A file started arriving. `total` is known when the request announced its length (a raw body, or a form's first file). */
 export interface Started {
   type: 'started'
   id: number

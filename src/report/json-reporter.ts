@@ -21,7 +21,7 @@ export interface DataReporter extends Reporter {
  * terminal gets them at once (the live block on stderr is drawn around them), and `closed`
  * flushes everything before the process exits.
  */
-export function lineWriter(out: Writable & { isTTY?: boolean }): { write(s: string): void } & Omit<DataReporter, 'emit'> {
+function lineWriter(out: Writable & { isTTY?: boolean }): { write(s: string): void } & Omit<DataReporter, 'emit'> {
   let drained: Promise<void> | null = null
   const congested = () => {
     if (!out.writableNeedDrain) return null

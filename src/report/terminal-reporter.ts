@@ -1,6 +1,6 @@
 // Human output on stderr. On a TTY: a live block with one line per active client, redrawn at most
 // 10 times a second, with a permanent line above it per finished or failed upload. Elsewhere:
-// plain start and end lines, no cursor movement. The only file that imports chalk.
+// plain start and end lines, no cursor movement. The only file that loads chalk (banner.ts takes its type).
 import { Chalk, supportsColorStderr, type ChalkInstance } from 'chalk'
 import type { Writable } from 'node:stream'
 import type { Reporter, UploadEvent } from './events.js'

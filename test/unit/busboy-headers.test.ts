@@ -2,7 +2,7 @@
 // at every point: the hooks must give the same parts however the bytes arrive.
 import busboy from 'busboy'
 import { describe, expect, it } from 'vitest'
-import { installPartHeaderHooks, partFacts, type PartFacts } from '../../src/app/busboy-headers.js'
+import { fallbackBoundary, installPartHeaderHooks, multipartBoundary, partFacts, type PartFacts } from '../../src/app/busboy-headers.js'
 import { multipartBody, type Part } from '../helpers/multipart.js'
 import { byteByByte, onePiece, twoWayCuts, type Splitting } from '../helpers/splits.js'
 
@@ -142,5 +142,19 @@ describe('busboy part-header hooks', () => {
       ['a%22bé.txt', true],
       ['a%22b.txt', false],
     ])
+  })
+})
+
+describe('fallbackBoundary (used only if busboy moves its internals)', () => {
+  it.each([
+    'multipart/form-data; boundary=abc',
+    'multipart/form-data; boundary="a b;c"',
+    'multipart/form-data;boundary=----WebKitFormBoundaryx7',
+    'multipart/form-data; charset=utf-8; boundary=xyz',
+    'multipart/form-data; BOUNDARY=Up',
+    'multipart/form-data; boundary=abc; charset=utf-8',
+    'multipart/form-data',
+  ])('reads %j as busboy does', (contentType) => {
+    expect(fallbackBoundary(contentType)).toBe(multipartBoundary(contentType))
   })
 })
