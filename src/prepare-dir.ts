@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { StartupError } from './errors.js'
-import { TEMP_PREFIX } from './files/names.js'
+import { TEMP_PREFIX, TEMP_SUFFIX } from './files/names.js'
 
 /** Creates `dir` (and missing parents) if need be; resolves to its real absolute path. */
 export async function prepareDir(dir: string): Promise<string> {
@@ -30,7 +30,7 @@ export async function prepareDir(dir: string): Promise<string> {
   if (!st.isDirectory()) throw new StartupError(`--dir ${dir} is not a folder; point --dir at a folder.`)
   // access(W_OK) says yes to root for /proc, /sys and the like, where no file can be made:
   // creating (and removing) one is the only answer that holds.
-  const probe = path.join(abs, `${TEMP_PREFIX}probe-${process.pid}-${randomBytes(4).toString('hex')}.part`)
+  const probe = path.join(abs, `${TEMP_PREFIX}probe-${process.pid}-${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`)
   try {
     await (await fs.open(probe, 'wx')).close()
   } catch {

@@ -38,7 +38,7 @@ export function reportRefused(ctx: AppContext, client: string, segments: readonl
 /** Why `file` is refused before a byte of it is read (--allow), or null. */
 export function refusal(ctx: AppContext, file: IncomingFile): HttpError | null {
   const { config } = ctx
-  if (config.allow && !matchAllow([...config.allow], { name: file.segments[file.segments.length - 1]!, type: file.mimeType })) {
+  if (config.allow && !matchAllow(config.allow, { name: file.segments[file.segments.length - 1]!, type: file.mimeType })) {
     return new HttpError('TYPE_NOT_ALLOWED', `Files of this type are not accepted here (allowed: ${config.allowText}).`)
   }
   return null

@@ -3,7 +3,7 @@ import busboy from 'busboy'
 import type { Readable } from 'node:stream'
 import { HttpError, toHttpError } from '../errors.js'
 import { decodeFormEscapes, sanitizeName } from '../files/sanitize.js'
-import { fileTooLarge } from '../files/sink.js'
+import { fileTooLarge, pushedState } from '../files/sink.js'
 import type { Request, Response } from '../http/connection.js'
 import { limitText } from '../size.js'
 import { sendError, sendStored, type FileAnswer } from './answers.js'
@@ -230,12 +230,7 @@ export async function receiveMultipart(ctx: AppContext, req: Request, res: Respo
 
 /** busboy has pushed the part's last byte (its end), whether or not the store has read it yet. */
 function receivedWhole(part: Readable): boolean {
-  return part.readableEnded || internals(part)?.ended === true
-}
-
-/** What busboy has pushed into a part, whether or not anyone has read it (Node's own bookkeeping). */
-function internals(part: Readable): { ended?: boolean; length?: number } | undefined {
-  return (part as Readable & { _readableState?: { ended?: boolean; length?: number } })._readableState
+  return part.readableEnded || pushedState(part)?.ended === true
 }
 
 function describePart(
@@ -266,7 +261,7 @@ function describePart(
  * once storePart has seen a byte (and put it back), the part has left the list (`late`).
  */
 function endedEmpty(part: Readable): boolean {
-  const state = internals(part)
+  const state = pushedState(part)
   return state?.ended === true && state.length === 0
 }
 

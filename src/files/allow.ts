@@ -23,7 +23,7 @@ function parseEntry(entry: string, list: string): AllowRule {
 }
 
 /** Whether the file's declared type or its name's extension is allowed (SPEC §4 "Types"). */
-export function matchAllow(rules: AllowRule[], file: { name: string; type?: string | undefined }): boolean {
+export function matchAllow(rules: readonly AllowRule[], file: { name: string; type?: string | undefined }): boolean {
   const baseName = (file.name.split(/[\\/]/).pop() ?? '').toLowerCase()
   // Parameters (`; charset=utf-8`) do not change what the file is.
   const declared = DECLARED_TYPE.exec((file.type ?? '').split(';')[0]?.trim().toLowerCase() ?? '')

@@ -6,6 +6,7 @@ export const PATH_MAX_BYTES = 4095
 
 /** Every temp file's name starts so (store.ts); a client's name never may (sanitize.ts). */
 export const TEMP_PREFIX = '.upload-recv-'
+export const TEMP_SUFFIX = '.part'
 
 // An extension longer than this is more likely part of the name ("notes.from the meeting
 // with …"), so cutting may eat into it rather than leave almost nothing of the stem.

@@ -5,6 +5,14 @@ import { pipeline } from 'node:stream/promises'
 import { HttpError } from '../errors.js'
 import { limitText } from '../size.js'
 
+/**
+ * What has been pushed into a readable stream, whether or not anyone has read it: Node's own
+ * bookkeeping, not a public API (tests cover both readers), so read in this one place.
+ */
+export function pushedState(stream: Readable): { ended?: boolean; length?: number } | undefined {
+  return (stream as Readable & { _readableState?: { ended?: boolean; length?: number } })._readableState
+}
+
 /** The one wording of a file over --max-file-size, wherever it is found out. */
 export function fileTooLarge(maxFileSize: number): HttpError {
   return new HttpError('FILE_TOO_LARGE', `The file is larger than the limit of ${limitText(maxFileSize)}.`)

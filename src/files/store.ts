@@ -14,10 +14,10 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
 import { HttpError, shuttingDown, toHttpError } from '../errors.js'
-import { MAX_COLLISION_NUMBER, NAME_MAX_BYTES, Numbering, TEMP_PREFIX, fitDepth, utf8Length } from './names.js'
+import { MAX_COLLISION_NUMBER, NAME_MAX_BYTES, Numbering, TEMP_PREFIX, TEMP_SUFFIX, fitDepth, utf8Length } from './names.js'
 import { streamToFd, writeAllSync } from './file-sink.js'
 import { Folders, inDir, type Entered } from './folders.js'
-import { fileTooLarge } from './sink.js'
+import { fileTooLarge, pushedState } from './sink.js'
 
 export interface StoreOptions {
   /** Absolute, symlink-free path of --dir. */
@@ -43,7 +43,6 @@ export interface Store {
   removeTemps(): void
 }
 
-const TEMP_SUFFIX = '.part'
 // Every file we create: never opens an existing file, nor follows a symlink planted under the name.
 const CREATE_NEW = constants.O_CREAT | constants.O_EXCL
 
@@ -156,7 +155,7 @@ const SMALL_FILE_BYTES = 64 * 1024
 
 /** All of a stream's bytes, if it has ended with no more than SMALL_FILE_BYTES buffered; else null. */
 function takeWholeIfSmall(source: Readable): Buffer[] | null {
-  const state = (source as Readable & { _readableState?: { ended?: boolean } })._readableState
+  const state = pushedState(source)
   if (!state?.ended || source.errored || source.readableLength > SMALL_FILE_BYTES) return null
   const chunks: Buffer[] = []
   for (let c = source.read() as Buffer | null; c !== null; c = source.read() as Buffer | null) chunks.push(c)
