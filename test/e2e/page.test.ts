@@ -5,7 +5,7 @@
 // Needs Debian's chromium at /usr/bin/chromium (.ci/run installs it). Without it every test
 // here fails with one clear message: it never skips silently.
 import { createHash, randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type CDPSession, type Page } from 'playwright-core'
@@ -646,12 +646,23 @@ describe('upload page in Chromium', () => {
     // --timeout 2: the page's own kept-alive connection is closed 2 s after it loads, so every
     // upload needs a new one; two clients trickling bodies hold both of the two.
     const c = await cli(['--max-connections', '2', '--timeout', '2'])
+    // Sockets the receiver holds: the listening one and its standard streams (socket pairs), plus one per connection.
+    const sockets = async () =>
+      readdirSync(`/proc/${c.proc.pid}/fd`).filter((fd) => {
+        try {
+          return readlinkSync(`/proc/${c.proc.pid}/fd/${fd}`).startsWith('socket:')
+        } catch {
+          return false // closed while being listed
+        }
+      }).length
+    const idle = await sockets()
     const picked = [fixture('busy-long/l1.bin', 10_000), fixture('busy-long/l2.bin', 10_000)]
     const { ctx, page } = await open({ ...DESKTOP }, c.url + '/')
     const holders: net.Socket[] = []
     const trickle = setInterval(() => holders.forEach((h) => h.write('x')), 400)
     try {
-      await page.waitForTimeout(2_500)
+      // The page's own connections are gone (their --timeout ran out): its upload needs a new one.
+      await until(sockets).toBe(idle)
       for (let i = 0; i < 2; i++) {
         const h = net.connect(c.port, '127.0.0.1')
         h.on('error', () => {})
