@@ -39,7 +39,7 @@ const HTML_HEADERS = {
 
 function fileList(files: readonly FileAnswer[]): string {
   if (files.length === 0) return ''
-  return `<ul>${files.map((f) => `<li>${escapeHtml(f.name)} (${f.size} byte${f.size === 1 ? '' : 's'}${renamedFrom(f)})</li>`).join('')}</ul>`
+  return `<ul>${files.map((f) => `<li>${escapeHtml(f.name)} (${f.size.toLocaleString('en-US')} byte${f.size === 1 ? '' : 's'}${renamedFrom(f)})</li>`).join('')}</ul>`
 }
 
 /** `, renamed from a.txt` when the stored name is not the one sent (a collision, an unsafe character); folders aside. */

@@ -293,7 +293,7 @@ describe('upload page in Chromium', () => {
       expect(tooBig!.meta).toContain('Too large (1.5 MB): this receiver takes files up to 1 MB.')
       expect(notAllowed!.meta).toContain('Not accepted here: this receiver takes only image/*, .txt.')
       // Rounded, both would read "1 MB".
-      expect(barely!.meta).toContain('Too large (1000001 bytes): this receiver takes files up to 1000000 bytes.')
+      expect(barely!.meta).toContain('Too large (1,000,001 bytes): this receiver takes files up to 1,000,000 bytes.')
       for (const colorScheme of ['light', 'dark'] as const) {
         await page.emulateMedia({ colorScheme })
         expect((await lowestContrast(page, 'body')).ratio).toBeGreaterThanOrEqual(4.5)

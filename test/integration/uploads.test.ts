@@ -980,13 +980,15 @@ describe('limits and filters', () => {
 })
 
 describe('answers and modes', () => {
-  it('Accept: text/html gets an HTML result page', async () => {
+  it('Accept: text/html gets an HTML result page, sizes written as people read them', async () => {
     const c = await cli()
-    const r = await curl(['-H', 'Accept: text/html,application/xhtml+xml,*/*;q=0.8', '-F', `file=@${payload('html/page.txt', 'for a browser')}`, `${c.url}/`])
+    const big = payload('html/big.bin', 'x'.repeat(1_234_567))
+    const r = await curl(['-H', 'Accept: text/html,application/xhtml+xml,*/*;q=0.8', '-F', `file=@${payload('html/page.txt', 'for a browser')}`, '-F', `more=@${big}`, `${c.url}/`])
     expect(r.info.http_code).toBe(201)
     expect(r.info.content_type).toMatch(/^text\/html/)
     expect(r.body).toMatch(/^<!doctype html>/i)
-    expect(r.body).toContain('page.txt')
+    expect(r.body).toContain('<li>page.txt (13 bytes)</li>')
+    expect(r.body).toContain('<li>big.bin (1,234,567 bytes)</li>')
     expect(readFileSync(path.join(c.dir, 'page.txt'), 'utf8')).toBe('for a browser')
   })
 

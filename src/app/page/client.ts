@@ -85,7 +85,7 @@ function spent() {
 function refusal(f) {
   if (cfg.maxFileSize !== null && f.size > cfg.maxFileSize) {
     // Just over the limit, the rounded sizes read the same ("1 kB ... up to 1 kB"): say the bytes.
-    if (size(f.size) === size(cfg.maxFileSize)) return 'Too large (' + f.size + NB + 'bytes): this receiver takes files up to ' + cfg.maxFileSize + NB + 'bytes.';
+    if (size(f.size) === size(cfg.maxFileSize)) return 'Too large (' + f.size.toLocaleString('en-US') + NB + 'bytes): this receiver takes files up to ' + cfg.maxFileSize.toLocaleString('en-US') + NB + 'bytes.';
     return 'Too large (' + size(f.size) + '): this receiver takes files up to ' + limit + '.';
   }
   if (!allowed(f)) return NOT_ALLOWED;
