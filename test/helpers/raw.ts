@@ -1,4 +1,5 @@
 // A raw TCP client for byte-exact requests: what a browser or curl would never send.
+import { readFileSync } from 'node:fs'
 import net from 'node:net'
 import { withTimeout, type Cli } from './cli.js'
 import { httpRequest, parseResponse } from './multipart.js'
@@ -91,4 +92,19 @@ export async function heldPut(c: Cli, name: string, data: Buffer, held: number):
     clearTimeout(timer)
     return parseResponse(Buffer.concat(parts)).status
   }
+}
+
+/**
+ * Bytes the kernel holds for the server on the loopback connection from `clientPort` to
+ * `serverPort`, not yet read by it (the rx_queue of /proc/net/tcp); null if no such socket.
+ */
+export function unreadByServer(serverPort: number, clientPort: number): number | null {
+  const hex = (port: number) => port.toString(16).toUpperCase().padStart(4, '0')
+  const local = `0100007F:${hex(serverPort)}`
+  const remote = `0100007F:${hex(clientPort)}`
+  for (const line of readFileSync('/proc/net/tcp', 'latin1').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/)
+    if (f[1] === local && f[2] === remote) return parseInt(f[4]!.split(':')[1]!, 16)
+  }
+  return null
 }

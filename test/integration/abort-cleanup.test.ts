@@ -8,9 +8,9 @@ import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { removeDir, startCli, tmpDir, withTimeout, type Cli } from '../helpers/cli.js'
 import { startFileThread } from '../helpers/file-thread.js'
-import { files, pollUntil, sha256File, sleep, tempFiles, walk } from '../helpers/fs-walk.js'
+import { files, pollUntil, sha256File, tempFiles, walk } from '../helpers/fs-walk.js'
 import { httpRequest, multipartBody, parseResponse, parseResponses, sha256 } from '../helpers/multipart.js'
-import { rawRequest } from '../helpers/raw.js'
+import { rawRequest, unreadByServer } from '../helpers/raw.js'
 
 type Kind = 'multipart' | 'put' | 'chunked'
 type Cut = 'destroy' | 'reset' | 'half-close'
@@ -158,9 +158,11 @@ for (const kind of KINDS) {
         await pollUntil(() => tempFiles(cli.dir).length === 1, 5_000, 'temp file appears')
         if (point === 'mid-body') await pollUntil(() => walk(cli.dir).some((e) => e.rel.endsWith('.part') && e.size > 0), 5_000, 'temp file fills')
       }
-      // A reset can discard bytes the server has not read yet (and, before the accept, the
-      // client's address with them); give it a moment to read the part header, ample on a busy machine.
-      if (fileStarted && !waitForTemp && cut === 'reset') await sleep(250)
+      // A reset discards bytes the server has not read yet (and, before the accept, the client's
+      // address with them): cut only once the kernel holds nothing more for it.
+      if (fileStarted && !waitForTemp && cut === 'reset') {
+        await pollUntil(() => unreadByServer(cli.port, sock.localPort!) === 0, 5_000, 'the server read what was sent')
+      }
       // Nothing appears under the final name before the upload is complete.
       expect(existsSync(path.join(cli.dir, name))).toBe(false)
       if (cut === 'destroy') sock.destroy()
