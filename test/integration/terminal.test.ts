@@ -516,10 +516,24 @@ describe.skipIf(!HAVE_SCRIPT)('the terminal stops taking output (Ctrl-S, a stall
     const run = track(spawn('script', ['-qfec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: cleanEnv() }))
     await until(() => /127\.0\.0\.1:(\d+)/.test(run.out()), 10_000, 'the banner', run.out)
     const port = Number(/127\.0\.0\.1:(\d+)/.exec(run.out())![1])
-    await sleep(200)
+    // The banner's last line is drawn: nothing else is on its way before the first upload.
+    await until(() => run.out().includes('Ctrl-C stops.'), 10_000, 'the whole banner', run.out)
     // XOFF, as the terminal's user typing Ctrl-S: the pty takes no more output until XON.
     run.proc.stdin!.write('\x13')
-    await sleep(300)
+    // What was already past the pty drains; then the output stands still (300 ms without growth).
+    let last = -1
+    let still = 0
+    await until(
+      () => {
+        const now = run.out().length
+        still = now === last ? still + 1 : 0
+        last = now
+        return still >= 15 // polled every 20 ms
+      },
+      5_000,
+      'the output to stand still',
+      run.out,
+    )
     const seen = run.out().length
     const put = (name: string) =>
       fetch(`http://127.0.0.1:${port}/${name}`, { method: 'PUT', body: randomBytes(100_000), signal: AbortSignal.timeout(5_000) }).then((r) => r.status)
