@@ -93,3 +93,12 @@ export function pollUntil(pred: () => boolean | Promise<boolean>, ms: number, la
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+/** Polls `fn` every 20 ms until it holds; fails after `ms` with `label` and what `detail()` says then. */
+export async function until(fn: () => boolean | Promise<boolean>, ms: number, label: string, detail: () => string = () => ''): Promise<void> {
+  const end = Date.now() + ms
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error(`not within ${ms} ms: ${label}\n${detail()}`)
+    await sleep(20)
+  }
+}

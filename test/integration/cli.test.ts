@@ -6,6 +6,7 @@ import net from 'node:net'
 import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { BIN, ROOT, removeDir, startCli, tmpDir, withTimeout, type Cli } from '../helpers/cli.js'
+import { sleep, until } from '../helpers/fs-walk.js'
 
 const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }
 
@@ -52,17 +53,6 @@ function expectOneLine(stderr: string): void {
   expect(lines, `stderr: ${JSON.stringify(stderr)}`).toHaveLength(1)
   expect(lines[0]!.trim().length).toBeGreaterThan(0)
   expect(stderr).not.toMatch(/^\s+at /m)
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-/** Polls until `fn` holds; gives up (failing with `detail()`) after `ms`. */
-async function eventually(fn: () => boolean | Promise<boolean>, ms: number, label: string, detail = () => ''): Promise<void> {
-  const until = Date.now() + ms
-  while (!(await fn())) {
-    if (Date.now() > until) throw new Error(`not true within ${ms} ms: ${label} ${detail()}`)
-    await sleep(20)
-  }
 }
 
 const dirs: string[] = []
@@ -491,13 +481,13 @@ describe('running servers', () => {
       expect(cli.stdout()).toBe('')
       expect((await put(`${cli.url}/hello.txt`, 'hi')).status).toBe(201)
       const c = cli
-      await eventually(() => c.stdout() === 'in/hello.txt\n', 3_000, 'stored path on stdout', () =>
+      await until(() => c.stdout() === 'in/hello.txt\n', 3_000, 'stored path on stdout', () =>
         JSON.stringify(c.stdout()),
       )
       expect(readFileSync(path.join(cwd, 'in', 'hello.txt'), 'utf8')).toBe('hi')
       // A second file of the same name: the path as stored.
       expect((await put(`${cli.url}/hello.txt`, 'again')).status).toBe(201)
-      await eventually(() => c.stdout().split('\n').length >= 3, 3_000, 'second stored path', () =>
+      await until(() => c.stdout().split('\n').length >= 3, 3_000, 'second stored path', () =>
         JSON.stringify(c.stdout()),
       )
       expect(cli.stdout()).toBe('in/hello.txt\nin/hello (1).txt\n')
@@ -522,7 +512,7 @@ describe('running servers', () => {
       const exited = new Promise<number | string>((r) => proc.on('exit', (code, sig) => r(code ?? sig ?? -1)))
       try {
         // No banner to read the port from: poll until it accepts.
-        await eventually(
+        await until(
           () =>
             new Promise<boolean>((resolve) => {
               const s = net.connect({ host: '127.0.0.1', port }, () => {
@@ -538,12 +528,12 @@ describe('running servers', () => {
         expect(err).toBe('')
         expect(out).toBe('')
         expect((await put(`http://127.0.0.1:${port}/quiet.txt`, 'shh')).status).toBe(201)
-        await eventually(() => out === 'q/quiet.txt\n', 3_000, 'stored path on stdout', () => JSON.stringify(out))
+        await until(() => out === 'q/quiet.txt\n', 3_000, 'stored path on stdout', () => JSON.stringify(out))
         expect(err).not.toContain('http://')
         expect(err).not.toContain('quiet.txt')
         // An upload that fails is an error: "errors still go to stderr" (SPEC §1), one line.
         expect((await put(`http://127.0.0.1:${port}/too-big.txt`, 'six b!')).status).toBe(413)
-        await eventually(() => err.includes('\n'), 3_000, 'the failed line on stderr', () => JSON.stringify(err))
+        await until(() => err.includes('\n'), 3_000, 'the failed line on stderr', () => JSON.stringify(err))
         expect(err).toMatch(/^✖ 127\.0\.0\.1 {2}too-big\.txt {2}FILE_TOO_LARGE {2}.+\n$/)
         err = ''
         proc.kill('SIGTERM')
@@ -560,7 +550,7 @@ describe('running servers', () => {
       cli = await startCli([], { dir: path.join(scratch(), 'in') })
       const c = cli
       // The banner may follow the `listening` event by a moment.
-      await eventually(() => c.stderr().includes(`http://127.0.0.1:${c.port}/`), 5_000, 'banner on stderr', () =>
+      await until(() => c.stderr().includes(`http://127.0.0.1:${c.port}/`), 5_000, 'banner on stderr', () =>
         c.stderr(),
       )
       expect(cli.stderr(), cli.stderr()).toContain(pkg.version)

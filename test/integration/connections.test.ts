@@ -7,6 +7,7 @@ import net from 'node:net'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { removeDir, startCli, tmpDir, withTimeout, type Cli } from '../helpers/cli.js'
+import { sleep, until } from '../helpers/fs-walk.js'
 import { rawRequest, statuses } from '../helpers/raw.js'
 
 // ---------------------------------------------------------------------------------------------
@@ -155,18 +156,6 @@ function parseResponses(data: Buffer, headAnswers: boolean[] = []): { responses:
     if (isFinal) finals++
   }
   return { responses, rest: data.subarray(pos) }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-/** Polls (bounded) until `fn` returns true. */
-async function eventually(fn: () => boolean | Promise<boolean>, ms: number, label: string): Promise<void> {
-  const until = Date.now() + ms
-  for (;;) {
-    if (await fn()) return
-    if (Date.now() > until) throw new Error(`not true within ${ms} ms: ${label}`)
-    await sleep(25)
-  }
 }
 
 const tempFiles = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((n) => /^\.upload-recv-.*\.part$/.test(n)) : [])
@@ -698,7 +687,7 @@ describe('pipelining without reading, and bursts of pipelined uploads', () => {
       tail = text.slice(-(STATUS.length - 1))
     })
     s.resume()
-    await eventually(() => count === N, 20_000, `${N} answers`)
+    await until(() => count === N, 20_000, `${N} answers`)
   })
 
   it('10 pipelined uploads and a half-close straight behind them: all 10 answered and stored', async () => {
@@ -713,7 +702,7 @@ describe('pipelining without reading, and bursts of pipelined uploads', () => {
     sock.end(reqs)
     await withTimeout(closed, 10_000, 'the server closes after the last answer')
     expect(statuses(text)).toEqual(Array(10).fill(201))
-    await eventually(() => c.events.filter((e) => e.event === 'stored').length === 10, 5_000, '10 stored events')
+    await until(() => c.events.filter((e) => e.event === 'stored').length === 10, 5_000, '10 stored events')
   })
 
   it('one client\'s burst of 2,000 pipelined uploads does not hold off another client', async () => {
@@ -727,12 +716,12 @@ describe('pipelining without reading, and bursts of pipelined uploads', () => {
     let reqs = ''
     for (let i = 0; i < 2_000; i++) reqs += `PUT /p-${i}.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\na`
     burst.write(reqs)
-    await eventually(() => c.events.some((e) => e.event === 'stored'), 10_000, 'the burst has begun')
+    await until(() => c.events.some((e) => e.event === 'stored'), 10_000, 'the burst has begun')
     const other = await rawRequest(c.port, ['GET /favicon.ico HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'], { ms: 10_000 })
     expect(statuses(other.text)).toEqual([204])
     // Answered while the burst was still being stored, not after it.
     expect(c.events.filter((e) => e.event === 'stored').length).toBeLessThan(2_000)
-    await eventually(() => answers() === 2_000, 30_000, 'all 2,000 answers')
+    await until(() => answers() === 2_000, 30_000, 'all 2,000 answers')
   })
 })
 
@@ -779,7 +768,7 @@ describe('connection cap', () => {
 
     for (const c of held.splice(0)) c.destroy()
     // Released: a new connection is served (the server may need a moment to see the closes).
-    await eventually(
+    await until(
       async () => {
         const r = await rawRequest(port, ['GET /favicon.ico HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'], {
           ms: 2_000,
@@ -881,7 +870,7 @@ describe('graceful shutdown', () => {
       await conn.write('GET / HTTP/1.1\r\nHost: x\r\n')
       await sleep(100)
       c.proc.kill('SIGTERM')
-      await eventually(() => /SIGTERM/.test(c.stderr()), 3_000, 'the signal is acknowledged on stderr')
+      await until(() => /SIGTERM/.test(c.stderr()), 3_000, 'the signal is acknowledged on stderr')
       expect(conn.isClosed).toBe(false)
       await conn.write('\r\n')
       expect(await conn.waitClosed(3_000)).toBe(true)
@@ -958,14 +947,14 @@ describe('graceful shutdown', () => {
     try {
       await upload.write('PUT /slow.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 13\r\n\r\nslow')
       // The upload is in hand once its temp file exists.
-      await eventually(() => tempFiles(c.dir).length === 1, 3_000, 'temp file appears')
+      await until(() => tempFiles(c.dir).length === 1, 3_000, 'temp file appears')
 
       c.proc.kill('SIGTERM')
       // It says so on stderr, counting the one upload in hand (probing before this could count a probe).
-      await eventually(() => /SIGTERM/.test(c.stderr()), 3_000, 'the signal is acknowledged on stderr')
+      await until(() => /SIGTERM/.test(c.stderr()), 3_000, 'the signal is acknowledged on stderr')
       expect(c.stderr(), c.stderr()).toMatch(/waiting for 1 upload\b/)
       let last = ''
-      await eventually(
+      await until(
         async () => {
           last = await probe(c.port)
           return last === 'refused'

@@ -8,6 +8,7 @@ import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { makeTestCert } from '../helpers/cert.js'
 import { BIN, removeDir, startCli, tmpDir, withTimeout, type Cli } from '../helpers/cli.js'
+import { sleep, until } from '../helpers/fs-walk.js'
 
 const dirs: string[] = []
 const clis: Cli[] = []
@@ -28,14 +29,6 @@ async function cli(args: string[] = [], opts: { json?: boolean } = {}): Promise<
   return c
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-async function until(fn: () => boolean, ms: number, label: string, detail = () => ''): Promise<void> {
-  const end = Date.now() + ms
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`not within ${ms} ms: ${label}\n${detail()}`)
-    await sleep(20)
-  }
-}
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 
 /** Every file under `dir`, relative, temp files included. */

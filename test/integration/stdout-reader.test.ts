@@ -8,6 +8,7 @@ import net from 'node:net'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { BIN, removeDir, tmpDir, withTimeout } from '../helpers/cli.js'
+import { sleep, until } from '../helpers/fs-walk.js'
 
 const dirs: string[] = []
 const procs: ChildProcess[] = []
@@ -19,14 +20,6 @@ function scratch(): string {
   const d = tmpDir('upload-recv-out-')
   dirs.push(d)
   return d
-}
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-async function until(fn: () => boolean, ms: number, label: string): Promise<void> {
-  const end = Date.now() + ms
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`not within ${ms} ms: ${label}`)
-    await sleep(20)
-  }
 }
 
 /** The receiver with its stdout on a pipe this test reads only when told to. */

@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { renderQr } from '../../src/report/banner.js'
 import { displayWidth } from '../../src/report/format.js'
 import { BIN, removeDir, tmpDir, withTimeout } from '../helpers/cli.js'
+import { sleep, until } from '../helpers/fs-walk.js'
 import { ESCAPE, renderScreen, stripSgr } from '../helpers/vt.js'
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -45,15 +46,6 @@ function scratch(): string {
   const d = tmpDir('upload-recv-term-')
   dirs.push(d)
   return d
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-async function until(fn: () => boolean, ms: number, label: string, detail = () => ''): Promise<void> {
-  const end = Date.now() + ms
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`not within ${ms} ms: ${label}\n${detail()}`)
-    await sleep(20)
-  }
 }
 
 const sq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`

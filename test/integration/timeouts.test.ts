@@ -6,8 +6,7 @@ import net from 'node:net'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { removeDir, startCli, withTimeout, type Cli } from '../helpers/cli.js'
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+import { sleep, until } from '../helpers/fs-walk.js'
 
 interface Outcome {
   /** Everything the server sent. */
@@ -57,14 +56,6 @@ function stallingClient(port: number, chunks: string[], opts: { gapMs?: number; 
 
 const leftovers = (dir: string) => (existsSync(dir) ? readdirSync(dir) : [])
 
-async function eventually(fn: () => boolean, ms: number, label: string, detail = () => ''): Promise<void> {
-  const until = Date.now() + ms
-  while (!fn()) {
-    if (Date.now() > until) throw new Error(`not true within ${ms} ms: ${label} ${detail()}`)
-    await sleep(25)
-  }
-}
-
 describe('--timeout 1', () => {
   let cli: Cli
 
@@ -110,7 +101,7 @@ describe('--timeout 1', () => {
     expect(r.text).toMatch(/^HTTP\/1\.1 408 /)
     expect(r.text).not.toMatch(/HTTP\/1\.1 2\d\d /)
     // The temp file goes once the connection is gone (cleanup may trail the close by a moment).
-    await eventually(
+    await until(
       () => leftovers(cli.dir).filter((n) => !before.includes(n)).length === 0,
       2_000,
       'no file and no .upload-recv-*.part left',
