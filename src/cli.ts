@@ -251,10 +251,15 @@ function checkBesideInfo(argv: string[]): void {
   if (words.some(info)) parse(buildProgram(), [...argv.slice(0, 2), ...words.filter((word, i) => !info(word, i))])
 }
 
+/** Where the first stray `word` is among the words after `node script`, with every word's role. */
+function strayAt(argv: string[], word: string): { at: number; role: ReturnType<typeof roles> } {
+  const role = roles(argv)
+  return { at: argv.slice(2).findIndex((w, i) => w === word && role[i] === 'operand'), role }
+}
+
 /** The flag right before the first stray `word`, if a flag is what it follows (`--once true`, not `--token --once true`). */
 function flagBefore(argv: string[], word: string): string | undefined {
-  const role = roles(argv)
-  const at = argv.slice(2).findIndex((w, i) => w === word && role[i] === 'operand')
+  const { at, role } = strayAt(argv, word)
   return at > 0 && role[at - 1] === 'flag' ? argv[at + 1] : undefined
 }
 
@@ -263,9 +268,8 @@ const SECRET_FLAGS = ['--token', '--auth']
 
 /** The secret flag whose value the first stray `word` follows, as a separate word or after `=`. */
 function secretBefore(argv: string[], word: string): string | undefined {
-  const role = roles(argv)
+  const { at, role } = strayAt(argv, word)
   const words = argv.slice(2)
-  const at = words.findIndex((w, i) => w === word && role[i] === 'operand')
   if (at < 1) return undefined
   const prev = words[at - 1]!
   // A value that is a flag (`--token --once true`) is a secret forgotten, not one cut in two.
