@@ -57,10 +57,18 @@ export function partFacts(): PartFacts {
 
 const require = createRequire(import.meta.url)
 
-/** The boundary by a plain pattern, for when busboy's own parser cannot be reached. */
+// A parameter (RFC 9110 §5.6.6): `; name=token` or `; name="quoted \" string"`, then the next `;` or the end.
+const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+const PARAM = new RegExp(`;[ \\t]*(${TOKEN})=(?:(${TOKEN})|"((?:[^"\\\\]|\\\\.)*)")[ \\t]*(?=;|$)`, 'y')
+
+/** The boundary as busboy reads it, for when busboy's own parser cannot be reached: parameters in order, strictly. */
 export function fallbackBoundary(contentType: string): string | undefined {
-  const m = /;[ \t]*boundary[ \t]*=[ \t]*(?:"([^"]*)"|([^;\s]+))/i.exec(contentType)
-  return m ? (m[1] ?? m[2]) : undefined
+  PARAM.lastIndex = contentType.indexOf(';')
+  if (PARAM.lastIndex === -1) return undefined
+  for (let m = PARAM.exec(contentType); m !== null; m = PARAM.exec(contentType)) {
+    if (m[1]!.toLowerCase() === 'boundary') return m[2] ?? m[3]!.replace(/\\(.)/g, '$1')
+  }
+  return undefined
 }
 
 /** If busboy's utils ever move: the hooks stay off, and the boundary is read by fallbackBoundary. */

@@ -317,8 +317,13 @@ export class Connection {
       .then(() => {
         if (!res.sent) fail(new Error('handler returned without answering'))
       }, fail)
-      // Never rejects: onSocketGone and the listener's stop wait on it.
-      .catch(() => {})
+      // Never rejects: onSocketGone and the listener's stop wait on it. Only answering the failure
+      // can throw here (a bug of ours): the request then has no answer, so the client is cut off
+      // rather than left waiting, and the bug is said on stderr, not swallowed.
+      .catch((err: unknown) => {
+        this.socket.destroy()
+        process.emitWarning(`could not answer a request: ${(err as Error)?.stack ?? String(err)}`)
+      })
       .finally(() => {
         if (this.handling === handling) this.handling = null
       })

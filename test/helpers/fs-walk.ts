@@ -94,11 +94,9 @@ export function pollUntil(pred: () => boolean | Promise<boolean>, ms: number, la
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
-/** Polls `fn` every 20 ms until it holds; fails after `ms` with `label` and what `detail()` says then. */
-export async function until(fn: () => boolean | Promise<boolean>, ms: number, label: string, detail: () => string = () => ''): Promise<void> {
-  const end = Date.now() + ms
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`not within ${ms} ms: ${label}\n${detail()}`)
-    await sleep(20)
-  }
+/** pollUntil every 20 ms, failing with what `detail()` says at the time (output so far, say). */
+export function until(fn: () => boolean | Promise<boolean>, ms: number, label: string, detail: () => string = () => ''): Promise<void> {
+  return pollUntil(fn, ms, label, 20).catch((err: Error) => {
+    throw new Error(`${err.message}\n${detail()}`)
+  })
 }

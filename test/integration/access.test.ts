@@ -7,6 +7,7 @@ import net from 'node:net'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { removeDir, startCli, tmpDir, withTimeout, type Cli } from '../helpers/cli.js'
+import { until } from '../helpers/fs-walk.js'
 import { rawRequest, statuses } from '../helpers/raw.js'
 import { tokenCookieName } from '../../src/app/access.js'
 
@@ -224,8 +225,7 @@ describe('--token', () => {
     })
 
     it('the banner URL (the QR code) carries the token and works as printed; the listening event never has it', async () => {
-      const until = Date.now() + 5_000
-      while (!cli.stderr().includes('Ctrl-C stops') && Date.now() < until) await new Promise((r) => setTimeout(r, 20))
+      await until(() => cli.stderr().includes('Ctrl-C stops'), 5_000, 'the banner', cli.stderr)
       const line = cli.stderr().split('\n').find((l) => l.includes('?token='))
       expect(line).toBeDefined()
       const url = line!.trim()
@@ -335,13 +335,6 @@ describe('two receivers on one host, each with its own token', () => {
 })
 
 describe('a refused request is told on stderr (once per address and minute), never with a secret', () => {
-  const until = async (cond: () => boolean, label: string) => {
-    const end = Date.now() + 5_000
-    while (!cond()) {
-      if (Date.now() > end) throw new Error(`timed out: ${label}`)
-      await new Promise((r) => setTimeout(r, 20))
-    }
-  }
   const refusals = (cli: Cli) => cli.stderr().split('\n').filter((l) => l.includes('UNAUTHORIZED'))
 
   it.each([[[] as string[]], [['--quiet']]])('flags %j', async (extra) => {
@@ -354,7 +347,7 @@ describe('a refused request is told on stderr (once per address and minute), nev
       expect(refusals(cli)).toEqual([])
 
       for (let i = 0; i < 3; i++) expect((await put(cli, '/no.txt', 'x', { Authorization: 'Bearer nope' })).status).toBe(401)
-      await until(() => refusals(cli).length > 0, 'the refusal line')
+      await until(() => refusals(cli).length > 0, 5_000, 'the refusal line')
       expect((await req(cli, `/?token=nope`)).status).toBe(401)
       await cli.stop()
       const lines = refusals(cli)
@@ -375,8 +368,7 @@ describe('the refusal line names the credential that was missing', () => {
     const cli = await startCli(['--token', TOKEN, '--auth', `${USER}:${PASS}`])
     try {
       expect((await put(cli, `/no.txt?token=${enc(TOKEN)}`, 'x')).status).toBe(401)
-      const end = Date.now() + 5_000
-      while (!cli.stderr().includes('UNAUTHORIZED') && Date.now() < end) await new Promise((r) => setTimeout(r, 20))
+      await until(() => cli.stderr().includes('UNAUTHORIZED'), 5_000, 'the refusal line', cli.stderr)
       const line = cli.stderr().split('\n').find((l) => l.includes('UNAUTHORIZED'))
       expect(line).toContain('request without the right user name and password refused (401)')
       expect(leaks(line!, [TOKEN, enc(TOKEN), PASS])).toEqual([])

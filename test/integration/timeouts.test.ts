@@ -87,7 +87,7 @@ describe('--timeout 1', () => {
     expect(page.text).toMatch(/\r\nContent-Type: text\/html/i)
   })
 
-  it('a head and part of the body, then silence: dropped, and nothing left on disk', async () => {
+  it('a head and part of the body, then silence: 408, and nothing left on disk', async () => {
     const before = leftovers(cli.dir)
     const r = await stallingClient(
       cli.port,

@@ -154,6 +154,11 @@ describe('fallbackBoundary (used only if busboy moves its internals)', () => {
     'multipart/form-data; BOUNDARY=Up',
     'multipart/form-data; boundary=abc; charset=utf-8',
     'multipart/form-data',
+    'multipart/form-data; boundary="a\\"b"',
+    'multipart/form-data; x="; boundary=evil"; boundary=good',
+    'multipart/form-data; boundary = x',
+    'multipart/form-data; boundary=a@b',
+    'multipart/form-data; boundary=abc,def',
   ])('reads %j as busboy does', (contentType) => {
     expect(fallbackBoundary(contentType)).toBe(multipartBoundary(contentType))
   })

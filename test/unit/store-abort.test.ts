@@ -7,19 +7,13 @@ import { Readable } from 'node:stream'
 import { afterEach, describe, expect, it } from 'vitest'
 import { HttpError } from '../../src/errors.js'
 import { createStore } from '../../src/files/store.js'
+import { until } from '../helpers/fs-walk.js'
 
 const dirs: string[] = []
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
 })
 
-async function until(check: () => boolean, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > end) throw new Error('timed out')
-    await new Promise((r) => setTimeout(r, 5))
-  }
-}
 
 describe('store.removeTemps (second Ctrl-C)', () => {
   it('fails an upload it cut off as UNAVAILABLE (the abort), not INTERNAL, and leaves nothing', async () => {
@@ -30,7 +24,7 @@ describe('store.removeTemps (second Ctrl-C)', () => {
     source.push(Buffer.alloc(100_000, 1))
     const saving = store.save(source, ['cut.bin'])
     saving.catch(() => undefined)
-    await until(() => readdirSync(root).some((n) => n.endsWith('.part')))
+    await until(() => readdirSync(root).some((n) => n.endsWith('.part')), 5_000, 'a temp file')
     // Every byte is in: only the publish is left when the temp file goes.
     source.push(null)
     store.removeTemps()
