@@ -902,7 +902,7 @@ describe('upload page in Chromium', () => {
       await page.getByRole('link', { name: 'Upload more' }).click()
       await page.setInputFiles('#files', [file])
       await page.getByRole('button', { name: 'Upload' }).click()
-      await until(() => text(page, 'li')).toBe('plain form (1).txt (2048 bytes, renamed from plain form.txt)')
+      await until(() => text(page, 'li')).toBe('plain form (1).txt (2,048 bytes, renamed from plain form.txt)')
       expect(problems).toEqual([])
     } finally {
       await ctx.close()
