@@ -15,7 +15,7 @@ export interface TlsFiles {
   warning: string | null
 }
 
-export async function readTls(certFile: string, keyFile: string, now = Date.now()): Promise<TlsFiles> {
+export async function readTls(certFile: string, keyFile: string): Promise<TlsFiles> {
   const cert = await readPem('--tls-cert', certFile)
   const key = await readPem('--tls-key', keyFile)
   // Checked here, one flag at a time: a bad key otherwise surfaces from the listener as an
@@ -48,7 +48,7 @@ export async function readTls(certFile: string, keyFile: string, now = Date.now(
   } catch (err) {
     throw new StartupError(`${pair}: unusable pair (${(err as Error).message}).`)
   }
-  return { cert, key, warning: validity(certFile, x509, now) }
+  return { cert, key, warning: validity(certFile, x509, Date.now()) }
 }
 
 function validity(certFile: string, x509: X509Certificate, now: number): string | null {
